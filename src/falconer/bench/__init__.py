@@ -1,0 +1,1 @@
+"""Benchmarks: measured quality, cost and speed on the real benchmark data."""

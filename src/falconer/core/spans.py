@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from falconer.core.errors import InputError
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A character interval of a text, `text[start:end] == self.text`.
+
+    Offsets count Python `str` code points, so they stay correct for emoji, CJK and
+    combining characters as long as the text is not re-encoded or normalised.
+    """
+
+    start: int
+    end: int
+    text: str
+    confidence: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.start < 0 or self.end < self.start:
+            raise InputError(f"invalid span offsets [{self.start}, {self.end})")
+
+    @classmethod
+    def of(cls, text: str, start: int, end: int, confidence: float = 1.0) -> Span:
+        """Cut a span out of `text`, so its surface string can never disagree with offsets."""
+        if end > len(text):
+            raise InputError(f"span [{start}, {end}) exceeds text of length {len(text)}")
+        return cls(start, end, text[start:end], confidence)
+
+    def matches(self, text: str) -> bool:
+        """Whether this span's offsets point at its own surface string in `text`."""
+        return text[self.start : self.end] == self.text
+
+    def overlaps(self, other: Span) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.start, self.end)

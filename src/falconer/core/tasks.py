@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from falconer.core.errors import InputError
+from falconer.core.spans import Span
+
+Kind = Literal["label", "span"]
+KINDS: tuple[Kind, ...] = ("label", "span")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One annotated text: a label for `label` tasks, spans for `span` tasks."""
+
+    text: str
+    label: bool | None = None
+    spans: tuple[Span, ...] | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskData:
+    """The annotated examples of one primitive call: what the proxy learns one instruction from."""
+
+    instruction: str
+    kind: Kind
+    examples: Sequence[Example]
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.instruction.strip():
+            raise InputError("instruction is empty")
+        for i, example in enumerate(self.examples):
+            if self.kind == "label" and example.label is None:
+                raise InputError(f"{self.instruction!r}: example {i} has no label")
+            if self.kind == "span":
+                if example.spans is None:
+                    raise InputError(f"{self.instruction!r}: example {i} has no spans")
+                bad = [s for s in example.spans if not s.matches(example.text)]
+                if bad:
+                    raise InputError(
+                        f"{self.instruction!r}: example {i} has spans off its text: {bad[0]}"
+                    )

@@ -1,0 +1,57 @@
+"""Settings of the proxy (saved with it) and of one training run (reported with it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+TAGS: tuple[str, ...] = ("O", "B", "I")
+LabelAggregation = Literal["mean", "max"]
+
+
+@dataclass(slots=True)
+class ProxyConfig:
+    """What defines a proxy's behaviour at inference time; stored as `proxy.json`."""
+
+    backbone: str = "default"
+    max_length: int = 256
+    stride: int = 64
+    label_aggregation: LabelAggregation = "mean"
+    label_threshold: float = 0.5
+    instructions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProxyConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(slots=True)
+class TrainConfig:
+    """How one `fit` runs. `None` fields are chosen from the data size (see `schedule`)."""
+
+    learning_rate: float | None = None
+    head_learning_rate: float = 1e-3
+    batch_size: int = 16
+    min_steps: int = 300
+    max_epochs: int | None = None
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.0
+    span_positive_weight: float = 2.0
+    dev_fraction: float = 0.15
+    eval_every: int | None = None
+    cross_negatives: float = 0.5
+    cross_negative_weight: float = 0.5
+    self_training_rounds: int = 0
+    self_training_threshold: float = 0.9
+    self_training_max: int = 2000
+    seed: int = 0
+    threads: int | None = None
+    max_seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,66 @@
+"""Window-level probabilities -> one answer per text: a label, or spans with offsets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from falconer.core.results import LabelResult, SpanResult
+from falconer.core.spans import Span
+from falconer.proxy.config import LabelAggregation
+from falconer.proxy.encoding import TAG_B, TAG_I, TAG_O, EncodedDoc
+
+
+def aggregate_label(
+    window_probabilities: Sequence[float], how: LabelAggregation, threshold: float
+) -> LabelResult:
+    """One P(true) per text from its windows: mean for whole-text judgements, max for 'any part'."""
+    values = np.asarray(window_probabilities, dtype=np.float64)
+    probability = float(values.max() if how == "max" else values.mean())
+    return LabelResult(value=probability >= threshold, probability=probability)
+
+
+def merge_word_probabilities(
+    doc: EncodedDoc, window_words: Sequence[tuple[Sequence[int], np.ndarray]]
+) -> tuple[list[int], np.ndarray]:
+    """Average a word's tag probabilities over every window that saw its first sub-token."""
+    words = doc.ordered_words()
+    index = {word: i for i, word in enumerate(words)}
+    sums = np.zeros((len(words), 3), dtype=np.float64)
+    counts = np.zeros(len(words), dtype=np.float64)
+    for window_word_ids, probabilities in window_words:
+        for word, row in zip(window_word_ids, probabilities, strict=True):
+            sums[index[word]] += row
+            counts[index[word]] += 1
+    seen = counts > 0
+    sums[seen] /= counts[seen, None]
+    sums[~seen, TAG_O] = 1.0
+    return words, sums
+
+
+def decode_spans(
+    text: str, doc: EncodedDoc, words: Sequence[int], probabilities: np.ndarray
+) -> SpanResult:
+    """BIO decoding over words; an I after O opens a span rather than being dropped."""
+    spans: list[Span] = []
+    current: list[int] = []
+
+    def close() -> None:
+        if current:
+            start = doc.word_offsets[words[current[0]]][0]
+            end = doc.word_offsets[words[current[-1]]][1]
+            confidence = float(np.mean([probabilities[i].max() for i in current]))
+            spans.append(Span.of(text, start, end, confidence))
+            current.clear()
+
+    for i, tag in enumerate(probabilities.argmax(axis=1)):
+        if tag == TAG_B or (tag == TAG_I and not current):
+            close()
+            current.append(i)
+        elif tag == TAG_I:
+            current.append(i)
+        else:
+            close()
+    close()
+    return SpanResult(tuple(spans))

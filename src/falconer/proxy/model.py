@@ -1,0 +1,56 @@
+"""The network: a pre-trained encoder, a label head over the pooled pair, a tag head per token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from falconer.proxy.config import TAGS
+
+
+@dataclass(slots=True)
+class ProxyOutput:
+    label_logits: torch.Tensor
+    tag_logits: torch.Tensor
+
+
+class ProxyModel(nn.Module):
+    """Encoder with two heads; both read the same instruction-conditioned token states.
+
+    The label head mean-pools the whole pair (what sentence encoders such as MiniLM were
+    trained for); the span head tags each token. One network serves every step of a plan.
+    """
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.label_head = nn.Sequential(
+            nn.Linear(hidden_size, hidden_size), nn.Tanh(), nn.Dropout(dropout), nn.Linear(hidden_size, 1)
+        )
+        self.span_head = nn.Linear(hidden_size, len(TAGS))
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> ProxyOutput:
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = token_type_ids
+        states = self.encoder(**inputs).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return ProxyOutput(
+            label_logits=self.label_head(self.dropout(pooled)).squeeze(-1),
+            tag_logits=self.span_head(self.dropout(states)),
+        )
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        return [*self.label_head.parameters(), *self.span_head.parameters()]
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.encoder.parameters())

@@ -1,0 +1,149 @@
+"""`Proxy`: the user-facing object. fit / get_label / get_span / save_pretrained / from_pretrained."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+from falconer.core.errors import InputError
+from falconer.core.results import LabelResult, SpanResult
+from falconer.core.tasks import TaskData
+from falconer.proxy.backbones import resolve_backbone
+from falconer.proxy.config import ProxyConfig, TrainConfig
+from falconer.proxy.encoding import Encoded, encode
+from falconer.proxy.inference import WindowPredictions, labels_from, predict_windows, spans_from
+from falconer.proxy.model import ProxyModel
+from falconer.proxy.training import Progress, Trainer, TrainReport
+
+PROXY_FILE = "proxy.json"
+HEADS_FILE = "heads.safetensors"
+ENCODER_DIR = "encoder"
+TOKENIZER_DIR = "tokenizer"
+
+
+class Proxy:
+    """One instruction-conditioned encoder that answers `get_label` and `get_span` for any
+    instruction it was trained on (and, less reliably, for similar ones)."""
+
+    def __init__(
+        self, model: ProxyModel, tokenizer: Any, config: ProxyConfig, threads: int | None = None
+    ) -> None:
+        if not getattr(tokenizer, "is_fast", False):
+            raise InputError("the proxy needs a fast tokenizer (offset mappings); this one is slow")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config = config
+        self.last_report: TrainReport | None = None
+        set_threads(threads)
+
+    @classmethod
+    def from_pretrained(
+        cls, path_or_backbone: str | Path = "default", threads: int | None = None, **overrides: Any
+    ) -> Proxy:
+        """A trained proxy folder (with `proxy.json`), or a backbone to start fresh heads on."""
+        path = Path(str(path_or_backbone))
+        if (path / PROXY_FILE).is_file():
+            return cls._load(path, threads)
+        config = ProxyConfig(backbone=str(path_or_backbone), **overrides)
+        source = resolve_backbone(config.backbone)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
+            encoder = AutoModel.from_pretrained(source)
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot load backbone {config.backbone!r}: {error}") from error
+        config.max_length = min(config.max_length, _model_max_length(tokenizer, encoder))
+        model = ProxyModel(encoder, encoder.config.hidden_size)
+        return cls(model, tokenizer, config, threads)
+
+    @classmethod
+    def _load(cls, path: Path, threads: int | None) -> Proxy:
+        config = ProxyConfig.from_dict(json.loads((path / PROXY_FILE).read_text()))
+        tokenizer = AutoTokenizer.from_pretrained(path / TOKENIZER_DIR, use_fast=True)
+        encoder = AutoModel.from_pretrained(path / ENCODER_DIR)
+        model = ProxyModel(encoder, encoder.config.hidden_size)
+        missing, unexpected = model.load_state_dict(load_file(path / HEADS_FILE), strict=False)
+        if unexpected or any(not k.startswith("encoder.") for k in missing):
+            raise InputError(f"{path}: heads do not fit the encoder ({unexpected or missing})")
+        return cls(model, tokenizer, config, threads)
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Encoder and tokenizer as a plain Hugging Face folder, heads as safetensors, config JSON."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        self.model.encoder.save_pretrained(out / ENCODER_DIR, safe_serialization=True)
+        self.tokenizer.save_pretrained(out / TOKENIZER_DIR)
+        heads = {
+            k: v.contiguous()
+            for k, v in self.model.state_dict().items()
+            if not k.startswith("encoder.")
+        }
+        save_file(heads, out / HEADS_FILE)
+        (out / PROXY_FILE).write_text(json.dumps(self.config.to_dict(), indent=2))
+        return out
+
+    def fit(
+        self,
+        tasks: Sequence[TaskData],
+        unlabeled: Mapping[str, Sequence[str]] | None = None,
+        config: TrainConfig | None = None,
+        progress: Progress | None = None,
+    ) -> TrainReport:
+        """Fine-tune on every task at once; `unlabeled` (instruction -> texts) enables self-training."""
+        if not tasks:
+            raise InputError("nothing to train on: no tasks given")
+        config = config or TrainConfig()
+        set_threads(config.threads)
+        report = Trainer(self.model, self.tokenizer, self.config, config, progress).fit(tasks, unlabeled)
+        for task in tasks:
+            if task.instruction not in self.config.instructions:
+                self.config.instructions.append(task.instruction)
+        self.last_report = report
+        return report
+
+    def get_label(
+        self, texts: Sequence[str], instruction: str, batch_size: int = 64
+    ) -> list[LabelResult]:
+        """Does each text satisfy the instruction? P(true) per text, windows aggregated."""
+        encoded, predictions = self._predict(texts, instruction, batch_size)
+        return labels_from(encoded, predictions, self.config)
+
+    def get_span(
+        self, texts: Sequence[str], instruction: str, batch_size: int = 64
+    ) -> list[SpanResult]:
+        """The parts of each text the instruction asks for, as character offsets into it."""
+        encoded, predictions = self._predict(texts, instruction, batch_size)
+        return spans_from(list(texts), encoded, predictions)
+
+    def _predict(
+        self, texts: Sequence[str], instruction: str, batch_size: int
+    ) -> tuple[Encoded, WindowPredictions]:
+        if isinstance(texts, str):
+            raise InputError("texts must be a list of strings, not one string")
+        if not instruction.strip():
+            raise InputError("instruction is empty")
+        encoded = encode(
+            self.tokenizer, [instruction] * len(texts), list(texts),
+            self.config.max_length, self.config.stride,
+        )
+        predictions = predict_windows(
+            self.model, encoded.windows, self.tokenizer.pad_token_id, batch_size
+        )
+        return encoded, predictions
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is not None:
+        if threads < 1:
+            raise InputError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+
+
+def _model_max_length(tokenizer: Any, encoder: Any) -> int:
+    limits = [getattr(encoder.config, "max_position_embeddings", 512), tokenizer.model_max_length]
+    return int(min(x for x in limits if isinstance(x, int) and x > 0))
