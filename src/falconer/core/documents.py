@@ -15,4 +15,6 @@ class Document:
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
-            raise TypeError(f"Document {self.id!r}: text must be str, got {type(self.text).__name__}")
+            raise TypeError(
+                f"Document {self.id!r}: text must be str, got {type(self.text).__name__}"
+            )

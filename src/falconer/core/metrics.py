@@ -79,9 +79,7 @@ def _lenient_hits(predicted: Sequence[Span], gold: Sequence[Span]) -> tuple[int,
     return hit_predictions, hit_gold
 
 
-def score_spans(
-    predicted: Sequence[Sequence[Span]], gold: Sequence[Sequence[Span]]
-) -> SpanScores:
+def score_spans(predicted: Sequence[Sequence[Span]], gold: Sequence[Sequence[Span]]) -> SpanScores:
     """Micro P/R/F1 over exact (doc, start, end) matches, plus the lenient variant."""
     if len(predicted) != len(gold):
         raise ValueError("predicted and gold differ in length")

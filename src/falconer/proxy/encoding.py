@@ -99,8 +99,12 @@ def _first_subtokens(encoding: Any, doc: EncodedDoc) -> tuple[list[int], list[in
         if sequence != 1 or word is None or end <= start:
             continue
         known = doc.word_offsets.get(word)
-        doc.word_offsets[word] = (min(start, known[0]), max(end, known[1])) if known else (start, end)
-        continuing = word == previous or (first_in_window and known is not None and start > known[0])
+        doc.word_offsets[word] = (
+            (min(start, known[0]), max(end, known[1])) if known else (start, end)
+        )
+        continuing = word == previous or (
+            first_in_window and known is not None and start > known[0]
+        )
         if not continuing:
             positions.append(position)
             words.append(word)

@@ -48,7 +48,9 @@ def predict_windows(
     return WindowPredictions(labels, tags)
 
 
-def labels_from(encoded: Encoded, predictions: WindowPredictions, config: ProxyConfig) -> list[LabelResult]:
+def labels_from(
+    encoded: Encoded, predictions: WindowPredictions, config: ProxyConfig
+) -> list[LabelResult]:
     return [
         aggregate_label(
             [float(predictions.label_probabilities[w]) for w in doc.windows],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,10 +26,13 @@ class ProxyModel(nn.Module):
 
     def __init__(self, encoder: nn.Module, hidden_size: int, dropout: float = 0.1) -> None:
         super().__init__()
-        self.encoder = encoder
+        self.encoder: Any = encoder
         self.dropout = nn.Dropout(dropout)
         self.label_head = nn.Sequential(
-            nn.Linear(hidden_size, hidden_size), nn.Tanh(), nn.Dropout(dropout), nn.Linear(hidden_size, 1)
+            nn.Linear(hidden_size, hidden_size),
+            nn.Tanh(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_size, 1),
         )
         self.span_head = nn.Linear(hidden_size, len(TAGS))
 

@@ -1,4 +1,4 @@
-"""`Proxy`: the user-facing object. fit / get_label / get_span / save_pretrained / from_pretrained."""
+"""`Proxy`, the user-facing object: fit, get_label, get_span, save/from_pretrained."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoModel, AutoTokenizer
 
 from falconer.core.errors import InputError
 from falconer.core.results import LabelResult, SpanResult
@@ -46,7 +46,7 @@ class Proxy:
     def from_pretrained(
         cls, path_or_backbone: str | Path = "default", threads: int | None = None, **overrides: Any
     ) -> Proxy:
-        """A trained proxy folder (with `proxy.json`), or a backbone to start fresh heads on."""
+        """A trained proxy folder (with `proxy.json`), or a backbone to put fresh heads on."""
         path = Path(str(path_or_backbone))
         if (path / PROXY_FILE).is_file():
             return cls._load(path, threads)
@@ -73,7 +73,7 @@ class Proxy:
         return cls(model, tokenizer, config, threads)
 
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Encoder and tokenizer as a plain Hugging Face folder, heads as safetensors, config JSON."""
+        """Encoder and tokenizer as plain Hugging Face folders, heads as safetensors."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         self.model.encoder.save_pretrained(out / ENCODER_DIR, safe_serialization=True)
@@ -94,12 +94,14 @@ class Proxy:
         config: TrainConfig | None = None,
         progress: Progress | None = None,
     ) -> TrainReport:
-        """Fine-tune on every task at once; `unlabeled` (instruction -> texts) enables self-training."""
+        """Fine-tune on all tasks at once; `unlabeled` (instruction -> texts) adds self-training."""
         if not tasks:
             raise InputError("nothing to train on: no tasks given")
         config = config or TrainConfig()
         set_threads(config.threads)
-        report = Trainer(self.model, self.tokenizer, self.config, config, progress).fit(tasks, unlabeled)
+        report = Trainer(self.model, self.tokenizer, self.config, config, progress).fit(
+            tasks, unlabeled
+        )
         for task in tasks:
             if task.instruction not in self.config.instructions:
                 self.config.instructions.append(task.instruction)
@@ -128,8 +130,11 @@ class Proxy:
         if not instruction.strip():
             raise InputError("instruction is empty")
         encoded = encode(
-            self.tokenizer, [instruction] * len(texts), list(texts),
-            self.config.max_length, self.config.stride,
+            self.tokenizer,
+            [instruction] * len(texts),
+            list(texts),
+            self.config.max_length,
+            self.config.stride,
         )
         predictions = predict_windows(
             self.model, encoded.windows, self.tokenizer.pad_token_id, batch_size

@@ -27,7 +27,7 @@ from falconer.core.tasks import Example, Kind, TaskData
 from falconer.proxy.batching import collate, tag_targets
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode, word_tags
-from falconer.proxy.inference import labels_from, predict_windows, spans_from
+from falconer.proxy.inference import WindowPredictions, labels_from, predict_windows, spans_from
 from falconer.proxy.model import ProxyModel
 
 Progress = Callable[[str, int, int], None]
@@ -129,7 +129,7 @@ class Trainer:
     def _split(self, task: TaskData) -> _Split:
         examples = list(task.examples)
         self.rng.shuffle(examples)
-        n_dev = int(round(len(examples) * self.config.dev_fraction))
+        n_dev = round(len(examples) * self.config.dev_fraction)
         if len(examples) - n_dev < 4 or n_dev < 4:
             return _Split(task, examples, [])
         if task.kind == "label":
@@ -164,12 +164,20 @@ class Trainer:
                     continue
                 empty = Example(example.text, label=False, spans=(), weight=1.0)
                 negatives.extend(
-                    _items(TaskData(other, kinds[other], [empty]), [empty], self.config.cross_negative_weight)
+                    _items(
+                        TaskData(other, kinds[other], [empty]),
+                        [empty],
+                        self.config.cross_negative_weight,
+                    )
                 )
         return negatives
 
     def _train(
-        self, items: Sequence[TrainItem], splits: Sequence[_Split], report: TrainReport, started: float
+        self,
+        items: Sequence[TrainItem],
+        splits: Sequence[_Split],
+        report: TrainReport,
+        started: float,
     ) -> None:
         encoded = encode(
             self.tokenizer,
@@ -185,15 +193,13 @@ class Trainer:
         best = self._evaluate(splits, report, report.steps) if report.steps else -math.inf
         best_state = _snapshot(self.model) if report.steps else None
         self.model.train()
-        step = 0
-        for batch in self._batches(encoded, total):
+        for step, batch in enumerate(self._batches(encoded, total), start=1):
             loss = self._loss(encoded, targets, batch)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            step += 1
             report.steps += 1
             if self.progress:
                 self.progress("train", step, total)
@@ -226,7 +232,10 @@ class Trainer:
             weight_decay=self.config.weight_decay,
         )
         warmup = int(total * self.config.warmup_ratio)
-        return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total)
+        schedule = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
+            optimizer, warmup, total
+        )
+        return optimizer, schedule
 
     def _batches(self, encoded: Encoded, total: int) -> Any:
         """Random batches of similar length: shuffle, sort within chunks, shuffle the batches."""
@@ -237,7 +246,10 @@ class Trainer:
             self.rng.shuffle(order)
             batches: list[list[int]] = []
             for start in range(0, len(order), size * 32):
-                chunk = sorted(order[start : start + size * 32], key=lambda i: len(encoded.windows[i].input_ids))
+                chunk = sorted(
+                    order[start : start + size * 32],
+                    key=lambda i: len(encoded.windows[i].input_ids),
+                )
                 batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
             self.rng.shuffle(batches)
             for batch in batches:
@@ -260,7 +272,9 @@ class Trainer:
             )
             w = weights[has_label] * targets.label_balance[batch][has_label]
             loss = loss + (per_item * w).sum() / w.sum()
-        tags = tag_targets(windows, [targets.tags[w.doc] for w in windows], inputs.input_ids.shape[1])
+        tags = tag_targets(
+            windows, [targets.tags[w.doc] for w in windows], inputs.input_ids.shape[1]
+        )
         valid = tags != -100
         if valid.any():
             positive = self.config.span_positive_weight
@@ -290,8 +304,11 @@ class Trainer:
     def _score(self, task: TaskData, dev: Sequence[Example]) -> float:
         texts = [e.text for e in dev]
         encoded = encode(
-            self.tokenizer, [task.instruction] * len(texts), texts,
-            self.proxy_config.max_length, self.proxy_config.stride,
+            self.tokenizer,
+            [task.instruction] * len(texts),
+            texts,
+            self.proxy_config.max_length,
+            self.proxy_config.stride,
         )
         predictions = predict_windows(self.model, encoded.windows, self.tokenizer.pad_token_id, 64)
         if task.kind == "label":
@@ -304,7 +321,7 @@ class Trainer:
     def _pseudo_label(
         self, splits: Sequence[_Split], unlabeled: Mapping[str, Sequence[str]]
     ) -> list[TrainItem]:
-        """Confident predictions on unlabelled texts, class ratio kept, as down-weighted examples."""
+        """Confident predictions on unlabelled texts, as down-weighted examples."""
         pseudo: list[TrainItem] = []
         for split in splits:
             texts = list(unlabeled.get(split.task.instruction, ()))[: self.config.self_training_max]
@@ -314,25 +331,39 @@ class Trainer:
         return pseudo
 
     def _confident(self, split: _Split, texts: Sequence[str]) -> list[Example]:
-        task, threshold = split.task, self.config.self_training_threshold
+        task = split.task
         encoded = encode(
-            self.tokenizer, [task.instruction] * len(texts), texts,
-            self.proxy_config.max_length, self.proxy_config.stride,
+            self.tokenizer,
+            [task.instruction] * len(texts),
+            texts,
+            self.proxy_config.max_length,
+            self.proxy_config.stride,
         )
         predictions = predict_windows(self.model, encoded.windows, self.tokenizer.pad_token_id, 64)
         if task.kind == "label":
-            results = labels_from(encoded, predictions, self.proxy_config)
-            return [
-                Example(text, label=r.value)
-                for text, r in zip(texts, results, strict=True)
-                if r.confidence >= threshold
-            ]
-        results = spans_from(texts, encoded, predictions)
+            return self._confident_labels(texts, encoded, predictions)
+        return self._confident_spans(texts, encoded, predictions)
+
+    def _confident_labels(
+        self, texts: Sequence[str], encoded: Encoded, predictions: WindowPredictions
+    ) -> list[Example]:
+        results = labels_from(encoded, predictions, self.proxy_config)
+        return [
+            Example(text, label=r.value)
+            for text, r in zip(texts, results, strict=True)
+            if r.confidence >= self.config.self_training_threshold
+        ]
+
+    def _confident_spans(
+        self, texts: Sequence[str], encoded: Encoded, predictions: WindowPredictions
+    ) -> list[Example]:
+        """Texts whose every word was tagged confidently, so no span in them is a guess."""
         keep = []
+        results = spans_from(texts, encoded, predictions)
         for text, doc, result in zip(texts, encoded.docs, results, strict=True):
-            window_words = [predictions.tag_probabilities[w] for w in doc.windows]
-            certainty = min((float(p.max(axis=1).min()) for p in window_words if len(p)), default=0.0)
-            if certainty >= threshold:
+            rows = [predictions.tag_probabilities[w] for w in doc.windows]
+            certainty = min((float(p.max(axis=1).min()) for p in rows if len(p)), default=0.0)
+            if certainty >= self.config.self_training_threshold:
                 keep.append(Example(text, spans=result.spans))
         return keep
 

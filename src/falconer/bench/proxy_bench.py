@@ -1,0 +1,193 @@
+"""`falconer bench proxy`: the proxy measured apart from any LLM, on an oracle annotator.
+
+The oracle annotator hands the proxy the gold answers of N train documents (see the bench
+README); every result says so. Scores come from the test split only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from falconer.bench.tasks import BenchTask
+from falconer.core.metrics import score_labels, score_spans
+from falconer.core.tasks import TaskData
+from falconer.proxy import Proxy, TrainConfig
+
+Log = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class ProxyBenchResult:
+    task: str
+    n: int
+    seed: int
+    metric: str
+    score: float
+    scores: dict[str, float]
+    train_seconds: float
+    docs_per_second: float
+    annotator: str = "oracle"
+    multitask: bool = False
+    backbone: str = "default"
+    train: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class CrossResult:
+    """A task's instruction asked of another task's texts: precision against that task's gold."""
+
+    text_task: str
+    instruction_task: str
+    seed: int
+    n_predicted: int
+    precision_against_text_task: float
+    positive_rate: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class ProxyBench:
+    tasks: Sequence[BenchTask]
+    n: int
+    seeds: Sequence[int]
+    backbone: str = "default"
+    multitask: bool = False
+    self_training: bool = True
+    threads: int | None = None
+    max_test: int | None = None
+    train_overrides: dict[str, Any] = field(default_factory=dict)
+    log: Log = print
+
+    def run(self) -> tuple[list[ProxyBenchResult], list[CrossResult]]:
+        results: list[ProxyBenchResult] = []
+        crosses: list[CrossResult] = []
+        for seed in self.seeds:
+            if self.multitask:
+                proxy, seconds, report = self._train(self.tasks, seed)
+                results += [self._evaluate(proxy, t, seed, seconds, report) for t in self.tasks]
+                crosses += self._cross(proxy, seed)
+            else:
+                for task in self.tasks:
+                    proxy, seconds, report = self._train([task], seed)
+                    results.append(self._evaluate(proxy, task, seed, seconds, report))
+        return results, crosses
+
+    def _train(self, tasks: Sequence[BenchTask], seed: int) -> tuple[Proxy, float, dict[str, Any]]:
+        data: list[TaskData] = []
+        unlabeled: dict[str, list[str]] = {}
+        for task in tasks:
+            annotated, rest = task.sample(self.n, seed)
+            data.append(task.task_data(annotated))
+            unlabeled[task.instruction] = [d.text for d in rest]
+        config = TrainConfig(
+            seed=seed,
+            threads=self.threads,
+            self_training_rounds=1 if self.self_training else 0,
+            **self.train_overrides,
+        )
+        names = ", ".join(t.name for t in tasks)
+        self.log(
+            f"annotator: oracle (gold labels of {self.n} train docs per task) | "
+            f"seed {seed} | training on {names}"
+        )
+        proxy = Proxy.from_pretrained(self.backbone, threads=self.threads)
+        started = time.perf_counter()
+        report = proxy.fit(data, unlabeled=unlabeled if self.self_training else None, config=config)
+        seconds = time.perf_counter() - started
+        summary = {k: v for k, v in report.to_dict().items() if k not in ("history", "config")}
+        return proxy, seconds, summary
+
+    def _test_docs(self, task: BenchTask) -> Sequence[Any]:
+        return task.test[: self.max_test] if self.max_test else task.test
+
+    def _evaluate(
+        self, proxy: Proxy, task: BenchTask, seed: int, seconds: float, report: dict[str, Any]
+    ) -> ProxyBenchResult:
+        docs = self._test_docs(task)
+        texts = [d.text for d in docs]
+        started = time.perf_counter()
+        if task.kind == "label":
+            labels = [r.value for r in proxy.get_label(texts, task.instruction)]
+            elapsed = time.perf_counter() - started
+            label_scores = score_labels(labels, [bool(d.label) for d in docs])
+            scores: dict[str, float] = dict(label_scores.to_dict())
+            headline = label_scores.accuracy if task.metric == "accuracy" else label_scores.f1
+        else:
+            spans = [r.spans for r in proxy.get_span(texts, task.instruction)]
+            elapsed = time.perf_counter() - started
+            span_scores = score_spans(spans, [d.spans or () for d in docs])
+            scores = dict(span_scores.to_dict())
+            headline = span_scores.f1
+        result = ProxyBenchResult(
+            task=task.name,
+            n=self.n,
+            seed=seed,
+            metric="accuracy"
+            if task.metric == "accuracy"
+            else ("f1" if task.kind == "label" else "exact_f1"),
+            score=headline,
+            scores=scores,
+            train_seconds=seconds,
+            docs_per_second=len(texts) / elapsed,
+            multitask=self.multitask,
+            backbone=self.backbone,
+            train=report,
+        )
+        self.log(
+            f"  {task.name}: {result.metric} {headline:.4f} | train {seconds:.0f}s | "
+            f"{result.docs_per_second:.0f} docs/s"
+        )
+        return result
+
+    def _cross(self, proxy: Proxy, seed: int) -> list[CrossResult]:
+        """Every span task's instruction on every other span task's texts; label ones likewise."""
+        crosses = []
+        for text_task in self.tasks:
+            docs = self._test_docs(text_task)
+            texts = [d.text for d in docs]
+            for other in self.tasks:
+                if other is text_task or other.kind != text_task.kind:
+                    continue
+                crosses.append(self._cross_one(proxy, text_task, other, texts, docs, seed))
+        return crosses
+
+    def _cross_one(
+        self,
+        proxy: Proxy,
+        text_task: BenchTask,
+        other: BenchTask,
+        texts: list[str],
+        docs: Sequence[Any],
+        seed: int,
+    ) -> CrossResult:
+        if text_task.kind == "span":
+            spans = [r.spans for r in proxy.get_span(texts, other.instruction)]
+            scores = score_spans(spans, [d.spans or () for d in docs])
+            result = CrossResult(
+                text_task.name, other.name, seed, scores.n_predicted, scores.precision
+            )
+        else:
+            labels = [r.value for r in proxy.get_label(texts, other.instruction)]
+            label_scores = score_labels(labels, [bool(d.label) for d in docs])
+            result = CrossResult(
+                text_task.name,
+                other.name,
+                seed,
+                sum(labels),
+                label_scores.precision,
+                positive_rate=sum(labels) / max(len(labels), 1),
+            )
+        self.log(
+            f"  cross: '{other.name}' instruction on {text_task.name} texts -> "
+            f"{result.n_predicted} predicted, precision vs {text_task.name} gold "
+            f"{result.precision_against_text_task:.3f}"
+        )
+        return result

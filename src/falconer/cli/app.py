@@ -1,0 +1,36 @@
+"""Entry point: `falconer <command>`; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from falconer import __version__
+from falconer.cli.bench import bench_app
+
+app = typer.Typer(
+    name="falconer",
+    help="Instruction-driven knowledge mining: an LLM plans and annotates, "
+    "a small proxy reads the corpus.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(bench_app, name="bench")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"falconer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Falconer: one instruction and a corpus in, structured results out."""
+
+
+def main() -> None:
+    app()

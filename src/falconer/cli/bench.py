@@ -1,0 +1,124 @@
+"""`falconer bench ...`: commands that print measured figures (and write them as JSON)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
+from falconer.bench.tasks import load_task
+from falconer.core.errors import InputError
+
+bench_app = typer.Typer(
+    help="Benchmarks on ../shared/bench-style task folders.", no_args_is_help=True
+)
+console = Console()
+
+
+@bench_app.command("proxy")
+def bench_proxy(
+    task: list[Path] = typer.Option(
+        ..., "--task", help="Task folder (task.json, train.jsonl, test.jsonl); repeatable."
+    ),
+    n: int = typer.Option(256, "--n", min=4, help="Annotated train documents per task."),
+    annotator: str = typer.Option(
+        "oracle", "--annotator", help="Only 'oracle' (gold labels) here."
+    ),
+    seed: list[int] = typer.Option([0], "--seed", help="Seed; repeat for several (mean reported)."),
+    multitask: bool = typer.Option(
+        False, "--multitask", help="Train one proxy on all tasks together."
+    ),
+    backbone: str = typer.Option(
+        "default", "--backbone", help="'default' (bundled MiniLM), a local folder or a hub id."
+    ),
+    self_training: bool = typer.Option(
+        True,
+        "--self-training/--no-self-training",
+        help="Self-train on the unlabelled rest of the train pool.",
+    ),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Torch CPU threads."),
+    max_test: int | None = typer.Option(
+        None, "--max-test", min=1, help="Score only the first K test documents (quick checks)."
+    ),
+    min_steps: int | None = typer.Option(
+        None, "--min-steps", min=1, help="Override the minimum optimizer steps."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+) -> None:
+    """Fine-tune the proxy on N oracle-annotated documents and score it on the test split."""
+    if annotator != "oracle":
+        raise typer.BadParameter(
+            "only the oracle annotator is available in `bench proxy`", param_hint="--annotator"
+        )
+    try:
+        tasks = [load_task(path) for path in task]
+    except InputError as error:
+        raise typer.BadParameter(str(error), param_hint="--task") from error
+    overrides = {"min_steps": min_steps} if min_steps else {}
+    console.print(
+        f"[bold]annotator: oracle[/bold] (gold answers of {n} train documents per task "
+        "stand in for the LLM)"
+    )
+    results, crosses = ProxyBench(
+        tasks,
+        n,
+        seed,
+        backbone=backbone,
+        multitask=multitask,
+        self_training=self_training,
+        threads=threads,
+        max_test=max_test,
+        train_overrides=overrides,
+        log=console.print,
+    ).run()
+    console.print(_summary(results))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "results": [r.to_dict() for r in results],
+            "cross": [c.to_dict() for c in crosses],
+        }
+        json_out.write_text(json.dumps(payload, indent=2))
+        console.print(f"results written to {json_out}")
+    if crosses:
+        console.print(_cross_table(crosses))
+
+
+def _summary(results: list[ProxyBenchResult]) -> Table:
+    table = Table(title="proxy, oracle annotator (test split)")
+    for column in ("task", "n", "metric", "score (mean)", "sd", "seeds", "train s", "docs/s"):
+        table.add_column(column)
+    for name in dict.fromkeys(r.task for r in results):
+        rows = [r for r in results if r.task == name]
+        scores = [r.score for r in rows]
+        table.add_row(
+            name,
+            str(rows[0].n),
+            rows[0].metric,
+            f"{statistics.mean(scores):.4f}",
+            f"{statistics.stdev(scores):.4f}" if len(scores) > 1 else "-",
+            str(len(rows)),
+            f"{statistics.mean(r.train_seconds for r in rows):.0f}",
+            f"{statistics.mean(r.docs_per_second for r in rows):.0f}",
+        )
+    return table
+
+
+def _cross_table(crosses: list[CrossResult]) -> Table:
+    table = Table(title="another task's instruction on these texts (lower is better)")
+    for column in ("texts of", "instruction of", "seed", "predicted", "precision vs texts' gold"):
+        table.add_column(column)
+    for c in crosses:
+        table.add_row(
+            c.text_task,
+            c.instruction_task,
+            str(c.seed),
+            str(c.n_predicted),
+            f"{c.precision_against_text_task:.3f}",
+        )
+    return table

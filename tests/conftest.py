@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+
+
+@pytest.fixture(scope="session")
+def bench_dir() -> Path:
+    if not (BENCH / "tasks").is_dir():
+        pytest.skip(f"benchmark data not found at {BENCH}")
+    return BENCH

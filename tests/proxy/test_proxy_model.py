@@ -1,0 +1,106 @@
+"""The proxy trained for real (small runs on real benchmark data) and used end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from falconer.bench.tasks import BenchTask, load_task
+from falconer.core import InputError
+from falconer.proxy import Proxy, TrainConfig
+
+pytestmark = pytest.mark.slow
+PERSONS = "conll-persons"
+
+
+@pytest.fixture(scope="module")
+def persons(bench_dir: Path) -> BenchTask:
+    return load_task(bench_dir / "tasks" / PERSONS)
+
+
+@pytest.fixture(scope="module")
+def trained(bench_dir: Path, persons: BenchTask) -> Proxy:
+    sentiment = load_task(bench_dir / "tasks" / "sst2-positive")
+    people, _ = persons.sample(160, seed=1)
+    reviews, _ = sentiment.sample(64, seed=1)
+    proxy = Proxy.from_pretrained("default", threads=2)
+    proxy.fit(
+        [persons.task_data(people), sentiment.task_data(reviews)],
+        config=TrainConfig(min_steps=150, seed=1, threads=2),
+    )
+    return proxy
+
+
+def test_save_and_load_give_identical_predictions(
+    trained: Proxy, persons: BenchTask, tmp_path: Path
+) -> None:
+    texts = [d.text for d in persons.test[:40]]
+    trained.save_pretrained(tmp_path / "proxy")
+    assert not list((tmp_path / "proxy").rglob("*.bin")), (
+        "weights must be safetensors, never pickle"
+    )
+    loaded = Proxy.from_pretrained(tmp_path / "proxy")
+    assert loaded.get_span(texts, persons.instruction) == trained.get_span(
+        texts, persons.instruction
+    )
+    reviews = [
+        "a gorgeous , witty , seductive movie .",
+        "the plot is nothing but boilerplate clichés .",
+    ]
+    assert loaded.get_label(reviews, "Is this movie review positive?") == trained.get_label(
+        reviews, "Is this movie review positive?"
+    )
+    assert loaded.config.instructions == trained.config.instructions
+
+
+def test_trained_proxy_finds_people_in_held_out_sentences(
+    trained: Proxy, persons: BenchTask
+) -> None:
+    docs = [d for d in persons.test if d.spans][:60]
+    results = trained.get_span([d.text for d in docs], persons.instruction)
+    gold = {(i, s.key) for i, d in enumerate(docs) for s in d.spans or ()}
+    found = {(i, s.key) for i, r in enumerate(results) for s in r.spans}
+    assert len(gold & found) / len(gold) > 0.5
+    for doc, result in zip(docs, results, strict=True):
+        assert all(s.matches(doc.text) and 0 < s.confidence <= 1 for s in result.spans)
+
+
+def test_an_entity_in_the_last_paragraph_of_a_5000_token_document_is_found(
+    trained: Proxy, persons: BenchTask
+) -> None:
+    empty = [d.text for d in persons.test if not d.spans]
+    candidates = [d for d in persons.test if d.spans][:60]
+    alone = trained.get_span([d.text for d in candidates], persons.instruction)
+    target = next(
+        d
+        for d, r in zip(candidates, alone, strict=True)
+        if {s.key for s in r.spans} >= {s.key for s in d.spans or ()}
+    )
+    paragraphs, tokens, i = [], 0, 0
+    while tokens < 5000:
+        paragraph = " ".join(empty[i : i + 8])
+        paragraphs.append(paragraph)
+        tokens += len(trained.tokenizer.tokenize(paragraph))
+        i += 8
+    document = "\n\n".join([*paragraphs, target.text])
+    offset = len(document) - len(target.text)
+    assert len(trained.tokenizer.tokenize(document)) > 5000
+    spans = trained.get_span([document], persons.instruction)[0].spans
+    expected = {(s.start + offset, s.end + offset) for s in target.spans or ()}
+    assert expected <= {s.key for s in spans}
+
+
+def test_get_label_answers_one_probability_per_text(trained: Proxy) -> None:
+    results = trained.get_label(["", "fine", "a " * 2000], "Is this movie review positive?")
+    assert len(results) == 3
+    assert all(0.0 <= r.probability <= 1.0 for r in results)
+
+
+def test_bad_calls_are_input_errors(trained: Proxy) -> None:
+    with pytest.raises(InputError):
+        trained.get_label("one string", "Is it good?")  # type: ignore[arg-type]
+    with pytest.raises(InputError):
+        trained.get_span(["text"], "  ")
+    with pytest.raises(InputError):
+        trained.fit([])
