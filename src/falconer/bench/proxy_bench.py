@@ -15,6 +15,7 @@ from falconer.bench.tasks import BenchTask
 from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
+from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
 
@@ -65,6 +66,7 @@ class ProxyBench:
     max_test: int | None = None
     train_overrides: dict[str, Any] = field(default_factory=dict)
     log: Log = print
+    progress: Progress | None = None
 
     def run(self) -> tuple[list[ProxyBenchResult], list[CrossResult]]:
         results: list[ProxyBenchResult] = []
@@ -100,7 +102,12 @@ class ProxyBench:
         )
         proxy = Proxy.from_pretrained(self.backbone, threads=self.threads)
         started = time.perf_counter()
-        report = proxy.fit(data, unlabeled=unlabeled if self.self_training else None, config=config)
+        report = proxy.fit(
+            data,
+            unlabeled=unlabeled if self.self_training else None,
+            config=config,
+            progress=self.progress,
+        )
         seconds = time.perf_counter() - started
         summary = {k: v for k, v in report.to_dict().items() if k not in ("history", "config")}
         return proxy, seconds, summary

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
 from falconer.bench.tasks import load_task
+from falconer.cli.progress import training_progress
 from falconer.core.errors import InputError
 
 bench_app = typer.Typer(
@@ -64,18 +65,20 @@ def bench_proxy(
         f"[bold]annotator: oracle[/bold] (gold answers of {n} train documents per task "
         "stand in for the LLM)"
     )
-    results, crosses = ProxyBench(
-        tasks,
-        n,
-        seed,
-        backbone=backbone,
-        multitask=multitask,
-        self_training=self_training,
-        threads=threads,
-        max_test=max_test,
-        train_overrides=overrides,
-        log=console.print,
-    ).run()
+    with training_progress() as progress:
+        results, crosses = ProxyBench(
+            tasks,
+            n,
+            seed,
+            backbone=backbone,
+            multitask=multitask,
+            self_training=self_training,
+            threads=threads,
+            max_test=max_test,
+            train_overrides=overrides,
+            log=console.print,
+            progress=progress,
+        ).run()
     console.print(_summary(results))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

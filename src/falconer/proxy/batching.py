@@ -15,12 +15,14 @@ class Batch:
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     token_type_ids: torch.Tensor | None
+    shape_ids: torch.Tensor
 
     def inputs(self) -> dict[str, torch.Tensor | None]:
         return {
             "input_ids": self.input_ids,
             "attention_mask": self.attention_mask,
             "token_type_ids": self.token_type_ids,
+            "shape_ids": self.shape_ids,
         }
 
 
@@ -29,15 +31,17 @@ def collate(windows: Sequence[Window], pad_id: int) -> Batch:
     width = max(len(w.input_ids) for w in windows)
     ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(windows), width), dtype=torch.long)
+    shapes = torch.zeros((len(windows), width), dtype=torch.long)
     with_types = windows[0].token_type_ids is not None
     types = torch.zeros((len(windows), width), dtype=torch.long) if with_types else None
     for row, window in enumerate(windows):
         n = len(window.input_ids)
         ids[row, :n] = torch.tensor(window.input_ids)
         mask[row, :n] = 1
+        shapes[row, :n] = torch.tensor(window.shape_ids or [0] * n)
         if types is not None and window.token_type_ids is not None:
             types[row, :n] = torch.tensor(window.token_type_ids)
-    return Batch(ids, mask, types)
+    return Batch(ids, mask, types, shapes)
 
 
 def tag_targets(

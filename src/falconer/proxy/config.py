@@ -40,6 +40,7 @@ class TrainConfig:
     max_epochs: int | None = None
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
+    freeze_embeddings: bool = True
     label_smoothing: float = 0.0
     span_positive_weight: float = 2.0
     dev_fraction: float = 0.15

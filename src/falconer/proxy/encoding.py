@@ -28,6 +28,7 @@ class Window:
     token_type_ids: list[int] | None
     positions: list[int]
     words: list[int]
+    shape_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -84,7 +85,40 @@ def encode(
                 words=words,
             )
         )
+    for w, window in enumerate(windows):
+        window.shape_ids = _shapes(batch.encodings[w], texts[window.doc], docs[window.doc])
     return Encoded(windows=windows, docs=docs)
+
+
+SHAPE_NONE, SHAPE_LOWER, SHAPE_TITLE, SHAPE_UPPER, SHAPE_MIXED, SHAPE_DIGIT, SHAPE_OTHER = range(7)
+N_SHAPES = 7
+
+
+def word_shape(word: str) -> int:
+    """Letter case and digits of a word: the cue for names that an uncased tokenizer erases."""
+    if any(c.isdigit() for c in word):
+        return SHAPE_DIGIT
+    if not any(c.isupper() or c.islower() for c in word):
+        return SHAPE_OTHER
+    if word.islower():
+        return SHAPE_LOWER
+    if word.isupper() and len(word) > 1:
+        return SHAPE_UPPER
+    if word[0].isupper() and not any(c.isupper() for c in word[1:]):
+        return SHAPE_TITLE
+    return SHAPE_MIXED
+
+
+def _shapes(encoding: Any, text: str, doc: EncodedDoc) -> list[int]:
+    """One shape id per token: its whole word's shape for text tokens, none elsewhere."""
+    shapes = []
+    for sequence, word in zip(encoding.sequence_ids, encoding.word_ids, strict=True):
+        if sequence != 1 or word is None or word not in doc.word_offsets:
+            shapes.append(SHAPE_NONE)
+            continue
+        start, end = doc.word_offsets[word]
+        shapes.append(word_shape(text[start:end]))
+    return shapes
 
 
 def _first_subtokens(encoding: Any, doc: EncodedDoc) -> tuple[list[int], list[int]]:

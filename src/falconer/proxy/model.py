@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from falconer.proxy.config import TAGS
+from falconer.proxy.encoding import N_SHAPES
 
 
 @dataclass(slots=True)
@@ -35,14 +36,22 @@ class ProxyModel(nn.Module):
             nn.Linear(hidden_size, 1),
         )
         self.span_head = nn.Linear(hidden_size, len(TAGS))
+        self.shape_embeddings = nn.Embedding(N_SHAPES, hidden_size)
+        nn.init.zeros_(self.shape_embeddings.weight)
 
     def forward(
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
+        shape_ids: torch.Tensor | None = None,
     ) -> ProxyOutput:
-        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        """Word shapes (case, digits) are added to the token embeddings; they start at zero, so
+        a fresh proxy computes exactly what its backbone does."""
+        embeddings = self.encoder.get_input_embeddings()(input_ids)
+        if shape_ids is not None:
+            embeddings = embeddings + self.shape_embeddings(shape_ids)
+        inputs = {"inputs_embeds": embeddings, "attention_mask": attention_mask}
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
         states = self.encoder(**inputs).last_hidden_state
@@ -54,7 +63,17 @@ class ProxyModel(nn.Module):
         )
 
     def head_parameters(self) -> list[nn.Parameter]:
-        return [*self.label_head.parameters(), *self.span_head.parameters()]
+        return [
+            *self.label_head.parameters(),
+            *self.span_head.parameters(),
+            *self.shape_embeddings.parameters(),
+        ]
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return list(self.encoder.parameters())
+
+    def word_embeddings(self) -> nn.Module | None:
+        """The token embedding table: most of a small encoder's weights, and the part a few
+        hundred examples overfit first (and the slowest to update densely on CPU)."""
+        embeddings = self.encoder.get_input_embeddings()
+        return embeddings if isinstance(embeddings, nn.Module) else None

@@ -122,7 +122,7 @@ class Trainer:
             report.n_pseudo = len(pseudo)
             if not pseudo:
                 break
-            self._train(items + negatives + pseudo, splits, report, started)
+            self._train(items + negatives + pseudo, splits, report, started, self.config.min_steps)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -178,6 +178,7 @@ class Trainer:
         splits: Sequence[_Split],
         report: TrainReport,
         started: float,
+        steps: int | None = None,
     ) -> None:
         encoded = encode(
             self.tokenizer,
@@ -187,7 +188,7 @@ class Trainer:
             self.proxy_config.stride,
         )
         targets = _window_targets(items, encoded, self.config.label_smoothing)
-        total = plan_steps(len(encoded.windows), self.config)
+        total = steps or plan_steps(len(encoded.windows), self.config)
         optimizer, scheduler = self._optimizer(total, len(items))
         eval_every = self.config.eval_every or max(total // 6, 25)
         best = self._evaluate(splits, report, report.steps) if report.steps else -math.inf
@@ -224,12 +225,17 @@ class Trainer:
         self, total: int, n_items: int
     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
         lr = self.config.learning_rate or default_learning_rate(n_items)
+        embeddings = self.model.word_embeddings()
+        if embeddings is not None:
+            embeddings.requires_grad_(not self.config.freeze_embeddings)
+        encoder = [p for p in self.model.encoder_parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             [
-                {"params": self.model.encoder_parameters(), "lr": lr},
+                {"params": encoder, "lr": lr},
                 {"params": self.model.head_parameters(), "lr": self.config.head_learning_rate},
             ],
             weight_decay=self.config.weight_decay,
+            foreach=True,
         )
         warmup = int(total * self.config.warmup_ratio)
         schedule = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from falconer.cli.app import app
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_proxy_writes_scores_per_task_and_says_the_annotator_is_the_oracle(
+    bench_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "proxy.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", "proxy",
+            "--task", str(bench_dir / "tasks" / "sst2-positive"),
+            "--task", str(bench_dir / "tasks" / "conll-persons"),
+            "--n", "24", "--min-steps", "8", "--max-test", "40", "--threads", "2",
+            "--multitask", "--no-self-training", "--json", str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "annotator: oracle" in result.output
+    payload = json.loads(out.read_text())
+    rows = {row["task"]: row for row in payload["results"]}
+    assert set(rows) == {"sst2-positive", "conll-persons"}
+    for row in rows.values():
+        assert {"task", "n", "metric", "score", "train_seconds", "docs_per_second"} <= set(row)
+        assert row["annotator"] == "oracle" and row["n"] == 24 and 0.0 <= row["score"] <= 1.0
+    assert rows["sst2-positive"]["metric"] == "accuracy"
+    assert rows["conll-persons"]["metric"] == "exact_f1"
+    assert {(c["text_task"], c["instruction_task"]) for c in payload["cross"]} == set()
+
+
+def test_bench_proxy_refuses_a_folder_that_is_not_a_task(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "proxy", "--task", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "no task.json" in result.output
