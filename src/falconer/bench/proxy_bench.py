@@ -6,6 +6,7 @@ README); every result says so. Scores come from the test split only.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,8 @@ from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
+CHECK_TEXTS = 500
+RUNTIMES = ("torch", "onnx", "onnx-int8")
 
 
 @dataclass(slots=True)
@@ -65,6 +68,7 @@ class ProxyBench:
     threads: int | None = None
     max_test: int | None = None
     train_overrides: dict[str, Any] = field(default_factory=dict)
+    runtime: str = "torch"
     log: Log = print
     progress: Progress | None = None
 
@@ -110,7 +114,19 @@ class ProxyBench:
         )
         seconds = time.perf_counter() - started
         summary = {k: v for k, v in report.to_dict().items() if k not in ("history", "config")}
+        summary["runtime"] = self._accelerate(proxy, unlabeled)
         return proxy, seconds, summary
+
+    def _accelerate(self, proxy: Proxy, unlabeled: dict[str, list[str]]) -> str:
+        """Move inference to ONNX Runtime if asked, checked on held-out (unlabelled) texts."""
+        if self.runtime == "torch":
+            return "torch"
+        check = {instruction: texts[:CHECK_TEXTS] for instruction, texts in unlabeled.items()}
+        with tempfile.TemporaryDirectory() as folder:  # the session keeps the graph in memory
+            report = proxy.accelerate(check, folder, int8=self.runtime == "onnx-int8")
+        verdict = "used" if report.used else "refused"
+        self.log(f"  runtime {report.runtime} ({verdict}: {report.reason})")
+        return report.runtime
 
     def _test_docs(self, task: BenchTask) -> Sequence[Any]:
         return task.test[: self.max_test] if self.max_test else task.test

@@ -19,6 +19,7 @@ class ProxyConfig:
     label_aggregation: LabelAggregation = "mean"
     label_threshold: float = 0.5
     instructions: list[str] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

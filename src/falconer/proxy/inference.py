@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from falconer.core.results import LabelResult, SpanResult
 from falconer.proxy.batching import collate, length_sorted_batches
@@ -14,6 +13,7 @@ from falconer.proxy.config import ProxyConfig
 from falconer.proxy.decoding import aggregate_label, decode_spans, merge_word_probabilities
 from falconer.proxy.encoding import Encoded, Window
 from falconer.proxy.model import ProxyModel
+from falconer.proxy.runtimes import Runtime, TorchRuntime
 
 
 @dataclass(slots=True)
@@ -23,29 +23,34 @@ class WindowPredictions:
 
 
 def predict_windows(
-    model: ProxyModel,
+    runtime: Runtime | ProxyModel,
     windows: Sequence[Window],
     pad_id: int,
     batch_size: int,
     on_batch: Callable[[int], None] | None = None,
 ) -> WindowPredictions:
     """Probabilities for every window, batched by length with dynamic padding."""
+    run = TorchRuntime(runtime) if isinstance(runtime, ProxyModel) else runtime
     labels = np.zeros(len(windows), dtype=np.float32)
     tags: list[np.ndarray] = [np.zeros((0, 3), dtype=np.float32)] * len(windows)
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for indices in length_sorted_batches(windows, batch_size):
-            chunk = [windows[i] for i in indices]
-            output = model(**collate(chunk, pad_id).inputs())
-            labels[indices] = torch.sigmoid(output.label_logits).float().numpy()
-            tag_probabilities = torch.softmax(output.tag_logits, dim=-1).float().numpy()
-            for row, i in enumerate(indices):
-                tags[i] = tag_probabilities[row, windows[i].positions]
-            if on_batch is not None:
-                on_batch(len(indices))
-    model.train(was_training)
+    for indices in length_sorted_batches(windows, batch_size):
+        label_logits, tag_logits = run(collate([windows[i] for i in indices], pad_id))
+        labels[indices] = _sigmoid(label_logits)
+        tag_probabilities = _softmax(tag_logits)
+        for row, i in enumerate(indices):
+            tags[i] = tag_probabilities[row, windows[i].positions]
+        if on_batch is not None:
+            on_batch(len(indices))
     return WindowPredictions(labels, tags)
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-logits.astype(np.float64))), dtype=np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=-1, keepdims=True), dtype=np.float32)
 
 
 def labels_from(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,18 @@ from falconer.core.errors import InputError
 from falconer.core.results import LabelResult, SpanResult
 from falconer.core.tasks import TaskData
 from falconer.proxy.backbones import resolve_backbone
+from falconer.proxy.batching import collate
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode
 from falconer.proxy.inference import WindowPredictions, labels_from, predict_windows, spans_from
 from falconer.proxy.model import ProxyModel
+from falconer.proxy.runtimes import (
+    OnnxRuntime,
+    Runtime,
+    TorchRuntime,
+    export_onnx,
+    quantize_int8,
+)
 from falconer.proxy.training import Progress, Trainer, TrainReport
 
 PROXY_FILE = "proxy.json"
@@ -40,6 +49,7 @@ class Proxy:
         self.tokenizer = tokenizer
         self.config = config
         self.last_report: TrainReport | None = None
+        self.runtime: Runtime = TorchRuntime(self.model)
         set_threads(threads)
 
     @classmethod
@@ -99,12 +109,14 @@ class Proxy:
             raise InputError("nothing to train on: no tasks given")
         config = config or TrainConfig()
         set_threads(config.threads)
+        self.runtime = TorchRuntime(self.model)
         report = Trainer(self.model, self.tokenizer, self.config, config, progress).fit(
             tasks, unlabeled
         )
         for task in tasks:
             if task.instruction not in self.config.instructions:
                 self.config.instructions.append(task.instruction)
+            self.config.kinds[task.instruction] = task.kind
         self.last_report = report
         return report
 
@@ -122,8 +134,60 @@ class Proxy:
         encoded, predictions = self._predict(texts, instruction, batch_size)
         return spans_from(list(texts), encoded, predictions)
 
+    def accelerate(
+        self,
+        check: Mapping[str, Sequence[str]],
+        directory: str | Path,
+        int8: bool = True,
+        min_agreement: float = 0.99,
+    ) -> AccelerationReport:
+        """Serve inference from ONNX Runtime (int8 weights by default), but only if it agrees
+        with PyTorch on >= `min_agreement` of the held-out texts in `check` (instruction ->
+        texts), per instruction; otherwise keep PyTorch and say why."""
+        folder = Path(directory)
+        sample = collate(encode(self.tokenizer, ["x"], ["x y"], 32, 8).windows, self._pad_id)
+        graph = export_onnx(self.model, sample, folder / "proxy.onnx")
+        if int8:
+            graph = quantize_int8(graph, folder / "proxy.int8.onnx")
+        candidate = OnnxRuntime(graph, torch.get_num_threads(), "onnx-int8" if int8 else "onnx")
+        reference = TorchRuntime(self.model)
+        agreement = {
+            instruction: self._agreement(reference, candidate, instruction, list(texts))
+            for instruction, texts in check.items()
+        }
+        worst = min(agreement.values(), default=0.0)
+        if not agreement or worst < min_agreement:
+            why = "no held-out texts to check" if not agreement else f"agreement {worst:.4f}"
+            return AccelerationReport("torch", False, agreement, f"{why} < {min_agreement}")
+        self.runtime = candidate
+        return AccelerationReport(candidate.name, True, agreement, f"agreement {worst:.4f}")
+
+    def _agreement(
+        self, reference: Runtime, candidate: Runtime, instruction: str, texts: list[str]
+    ) -> float:
+        """Share of texts answered the same way: the decision for labels, the span set for spans."""
+        kind = self.config.kinds.get(instruction, "label")
+        answers: list[list[Any]] = []
+        for runtime in (reference, candidate):
+            encoded, predictions = self._predict(texts, instruction, 64, runtime)
+            if kind == "label":
+                answers.append([r.value for r in labels_from(encoded, predictions, self.config)])
+            else:
+                results = spans_from(texts, encoded, predictions)
+                answers.append([[s.key for s in r.spans] for r in results])
+        same = sum(a == b for a, b in zip(answers[0], answers[1], strict=True))
+        return float(same) / max(len(texts), 1)
+
+    @property
+    def _pad_id(self) -> int:
+        return int(self.tokenizer.pad_token_id or 0)
+
     def _predict(
-        self, texts: Sequence[str], instruction: str, batch_size: int
+        self,
+        texts: Sequence[str],
+        instruction: str,
+        batch_size: int,
+        runtime: Runtime | None = None,
     ) -> tuple[Encoded, WindowPredictions]:
         if isinstance(texts, str):
             raise InputError("texts must be a list of strings, not one string")
@@ -137,7 +201,7 @@ class Proxy:
             self.config.stride,
         )
         predictions = predict_windows(
-            self.model, encoded.windows, self.tokenizer.pad_token_id, batch_size
+            runtime or self.runtime, encoded.windows, self._pad_id, batch_size
         )
         return encoded, predictions
 
@@ -152,3 +216,13 @@ def set_threads(threads: int | None) -> None:
 def _model_max_length(tokenizer: Any, encoder: Any) -> int:
     limits = [getattr(encoder.config, "max_position_embeddings", 512), tokenizer.model_max_length]
     return int(min(x for x in limits if isinstance(x, int) and x > 0))
+
+
+@dataclass(slots=True)
+class AccelerationReport:
+    """Whether inference moved to ONNX Runtime, and how well it agreed with PyTorch."""
+
+    runtime: str
+    used: bool
+    agreement: dict[str, float]
+    reason: str

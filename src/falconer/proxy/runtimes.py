@@ -1,0 +1,114 @@
+"""What executes the network at inference: PyTorch, or ONNX Runtime (fp32 or int8).
+
+Training always runs in PyTorch; an exported ONNX graph is only used after it has been shown
+to agree with the PyTorch model (see `Proxy.accelerate`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from falconer.proxy.batching import Batch
+from falconer.proxy.model import ProxyModel
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids", "shape_ids")
+
+
+class Runtime(Protocol):
+    name: str
+
+    def __call__(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        """Label logits [batch] and tag logits [batch, tokens, 3]."""
+        ...
+
+
+class TorchRuntime:
+    name = "torch"
+
+    def __init__(self, model: ProxyModel) -> None:
+        self.model = model
+
+    def __call__(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        was_training = self.model.training
+        self.model.eval()
+        with torch.inference_mode():
+            output = self.model(**batch.inputs())
+        self.model.train(was_training)
+        return output.label_logits.float().numpy(), output.tag_logits.float().numpy()
+
+
+class OnnxRuntime:
+    """An ONNX Runtime session over an exported proxy graph, on the CPU."""
+
+    def __init__(self, path: Path, threads: int | None = None, name: str = "onnx") -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.name = name
+        self.path = path
+
+    def __call__(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        tensors = batch.inputs()
+        feed = {name: _numpy(tensors[name]) for name in self.input_names}
+        label_logits, tag_logits = self.session.run(None, feed)
+        return np.asarray(label_logits), np.asarray(tag_logits)
+
+
+def _numpy(tensor: torch.Tensor | None) -> np.ndarray:
+    if tensor is None:
+        raise ValueError("the exported graph expects an input this batch does not have")
+    return tensor.numpy()
+
+
+class _Exportable(torch.nn.Module):
+    def __init__(self, model: ProxyModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        named = dict(zip(self.names, inputs, strict=True))
+        output = self.model(**named)
+        return output.label_logits, output.tag_logits
+
+    names: tuple[str, ...] = ()
+
+
+def export_onnx(model: ProxyModel, sample: Batch, path: Path) -> Path:
+    """Trace the proxy to ONNX with dynamic batch and sequence axes."""
+    tensors = {k: v for k, v in sample.inputs().items() if v is not None}
+    wrapper = _Exportable(model.eval())
+    wrapper.names = tuple(tensors)
+    axes: dict[str, Any] = {name: {0: "batch", 1: "tokens"} for name in tensors}
+    axes |= {"label_logits": {0: "batch"}, "tag_logits": {0: "batch", 1: "tokens"}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.inference_mode():
+        torch.onnx.export(
+            wrapper,
+            tuple(tensors.values()),
+            str(path),
+            input_names=list(tensors),
+            output_names=["label_logits", "tag_logits"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    return path
+
+
+def quantize_int8(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantization of the weights of matrix multiplications."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    return target
