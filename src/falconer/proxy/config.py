@@ -46,6 +46,7 @@ class TrainConfig:
     span_positive_weight: float = 2.0
     dev_fraction: float = 0.15
     eval_every: int | None = None
+    mention_replacement: float = 1.0
     cross_negatives: float = 0.5
     cross_negative_weight: float = 0.5
     self_training_rounds: int = 0

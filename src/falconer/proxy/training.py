@@ -24,6 +24,7 @@ from transformers import get_linear_schedule_with_warmup
 from falconer.core.metrics import score_labels, score_spans
 from falconer.core.spans import Span
 from falconer.core.tasks import Example, Kind, TaskData
+from falconer.proxy.augment import replace_mentions
 from falconer.proxy.batching import collate, tag_targets
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode, word_tags
@@ -51,6 +52,7 @@ class TrainReport:
     seconds: float = 0.0
     n_train: int = 0
     n_dev: int = 0
+    n_augmented: int = 0
     n_negatives: int = 0
     n_pseudo: int = 0
     best_step: int = 0
@@ -109,13 +111,16 @@ class Trainer:
         torch.manual_seed(self.config.seed)
         splits = [self._split(task) for task in tasks]
         items = [item for split in splits for item in _items(split.task, split.train, 1.0)]
+        augmented = self._augment(splits)
         negatives = self._cross_negatives(splits)
         report = TrainReport(
             n_train=len(items),
+            n_augmented=len(augmented),
             n_dev=sum(len(s.dev) for s in splits),
             n_negatives=len(negatives),
             config=self.config.to_dict(),
         )
+        items += augmented
         self._train(items + negatives, splits, report, started)
         for _ in range(self.config.self_training_rounds if unlabeled else 0):
             pseudo = self._pseudo_label(splits, unlabeled or {})
@@ -140,6 +145,15 @@ class Trainer:
             dev_ids = {id(e) for e in dev}
             return _Split(task, [e for e in examples if id(e) not in dev_ids], dev)
         return _Split(task, examples[n_dev:], examples[:n_dev])
+
+    def _augment(self, splits: Sequence[_Split]) -> list[TrainItem]:
+        copies = self.config.mention_replacement
+        return [
+            item
+            for split in splits
+            if split.task.kind == "span"
+            for item in _items(split.task, replace_mentions(split.train, copies, self.rng), 0.7)
+        ]
 
     def _cross_negatives(self, splits: Sequence[_Split]) -> list[TrainItem]:
         """Pair texts with another instruction they were not annotated for: the answer is no."""
@@ -307,16 +321,20 @@ class Trainer:
         report.history.append((step, score))
         return score
 
-    def _score(self, task: TaskData, dev: Sequence[Example]) -> float:
-        texts = [e.text for e in dev]
+    def _predict(self, instruction: str, texts: Sequence[str]) -> tuple[Encoded, WindowPredictions]:
         encoded = encode(
             self.tokenizer,
-            [task.instruction] * len(texts),
+            [instruction] * len(texts),
             texts,
             self.proxy_config.max_length,
             self.proxy_config.stride,
         )
         predictions = predict_windows(self.model, encoded.windows, self.tokenizer.pad_token_id, 64)
+        return encoded, predictions
+
+    def _score(self, task: TaskData, dev: Sequence[Example]) -> float:
+        texts = [e.text for e in dev]
+        encoded, predictions = self._predict(task.instruction, texts)
         if task.kind == "label":
             labels = [r.value for r in labels_from(encoded, predictions, self.proxy_config)]
             scores = score_labels(labels, [bool(e.label) for e in dev])
@@ -338,14 +356,7 @@ class Trainer:
 
     def _confident(self, split: _Split, texts: Sequence[str]) -> list[Example]:
         task = split.task
-        encoded = encode(
-            self.tokenizer,
-            [task.instruction] * len(texts),
-            texts,
-            self.proxy_config.max_length,
-            self.proxy_config.stride,
-        )
-        predictions = predict_windows(self.model, encoded.windows, self.tokenizer.pad_token_id, 64)
+        encoded, predictions = self._predict(task.instruction, texts)
         if task.kind == "label":
             return self._confident_labels(texts, encoded, predictions)
         return self._confident_spans(texts, encoded, predictions)
