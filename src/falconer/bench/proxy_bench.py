@@ -19,6 +19,7 @@ from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
+Save = Callable[[list["ProxyBenchResult"], list["CrossResult"]], None]
 CHECK_TEXTS = 500
 RUNTIMES = ("torch", "onnx", "onnx-int8")
 
@@ -69,6 +70,7 @@ class ProxyBench:
     max_test: int | None = None
     train_overrides: dict[str, Any] = field(default_factory=dict)
     runtime: str = "torch"
+    save: Save = field(default=lambda results, crosses: None)
     log: Log = print
     progress: Progress | None = None
 
@@ -80,10 +82,12 @@ class ProxyBench:
                 proxy, seconds, report = self._train(self.tasks, seed)
                 results += [self._evaluate(proxy, t, seed, seconds, report) for t in self.tasks]
                 crosses += self._cross(proxy, seed)
+                self.save(results, crosses)
             else:
                 for task in self.tasks:
                     proxy, seconds, report = self._train([task], seed)
                     results.append(self._evaluate(proxy, task, seed, seconds, report))
+                    self.save(results, crosses)
         return results, crosses
 
     def _train(self, tasks: Sequence[BenchTask], seed: int) -> tuple[Proxy, float, dict[str, Any]]:

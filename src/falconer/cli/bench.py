@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -85,20 +86,24 @@ def bench_proxy(
             max_test=max_test,
             train_overrides=overrides,
             runtime=runtime,
+            save=partial(_write_json, json_out) if json_out else lambda results, crosses: None,
             log=console.print,
             progress=progress,
         ).run()
     console.print(_summary(results))
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "results": [r.to_dict() for r in results],
-            "cross": [c.to_dict() for c in crosses],
-        }
-        json_out.write_text(json.dumps(payload, indent=2))
         console.print(f"results written to {json_out}")
     if crosses:
         console.print(_cross_table(crosses))
+
+
+def _write_json(path: Path, results: list[ProxyBenchResult], crosses: list[CrossResult]) -> None:
+    """Rewritten after every trained model, so a crash loses at most the model in training."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"results": [r.to_dict() for r in results], "cross": [c.to_dict() for c in crosses]}
+    partial_path = path.with_suffix(".partial")
+    partial_path.write_text(json.dumps(payload, indent=2))
+    partial_path.replace(path)
 
 
 def _summary(results: list[ProxyBenchResult]) -> Table:
