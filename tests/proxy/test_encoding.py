@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from falconer.core import InputError, Span
-from falconer.proxy.decoding import decode_spans, merge_word_probabilities
+from falconer.proxy.decoding import decode_spans, join_split_words, merge_word_probabilities
 from falconer.proxy.encoding import TAG_B, TAG_I, encode, word_tags
 
 UNICODE_TEXTS = [
@@ -92,3 +92,21 @@ def test_empty_text_encodes_to_a_window_without_words(tokenizer: Any) -> None:
     encoded = encode(tokenizer, ["Find it."], [""], max_length=64, stride=16)
     assert len(encoded.windows) == 1
     assert encoded.docs[0].word_offsets == {}
+
+
+def test_spans_split_inside_one_word_are_joined_but_neighbours_are_not() -> None:
+    text = "President Ange-Felix Patasse met Bruno N'Gotty , Ann and Bob ."
+    spans = [
+        Span.of(text, 10, 15),  # "Ange-"
+        Span.of(text, 15, 28),  # "Felix Patasse"
+        Span.of(text, 33, 40),  # "Bruno N"
+        Span.of(text, 41, 46),  # "Gotty"
+        Span.of(text, 49, 52),  # "Ann"
+        Span.of(text, 57, 60),  # "Bob"
+    ]
+    assert [s.text for s in join_split_words(text, spans)] == [
+        "Ange-Felix Patasse",
+        "Bruno N'Gotty",
+        "Ann",
+        "Bob",
+    ]

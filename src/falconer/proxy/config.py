@@ -43,7 +43,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     freeze_embeddings: bool = True
     label_smoothing: float = 0.0
-    span_positive_weight: float = 2.0
+    span_positive_weight: float = 1.0
     dev_fraction: float = 0.15
     eval_every: int | None = None
     mention_replacement: float = 1.0

@@ -63,4 +63,21 @@ def decode_spans(
         else:
             close()
     close()
-    return SpanResult(tuple(spans))
+    return SpanResult(tuple(join_split_words(text, spans)))
+
+
+def join_split_words(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Join spans that one whitespace-free word was split into ("Ange-" + "Felix",
+    "Bruno N" + "Gotty" across an apostrophe): the tokenizer cuts words at punctuation, but a
+    mention never ends inside a word. At most one character (not a list separator such as a
+    comma) may sit between the two."""
+    joined: list[Span] = []
+    for span in spans:
+        previous = joined[-1] if joined else None
+        gap = text[previous.end : span.start] if previous else " "
+        if previous is not None and len(gap) <= 1 and not gap.isspace() and gap not in ",;/|":
+            confidence = min(previous.confidence, span.confidence)
+            joined[-1] = Span.of(text, previous.start, span.end, confidence)
+        else:
+            joined.append(span)
+    return joined

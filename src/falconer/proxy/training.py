@@ -221,7 +221,7 @@ class Trainer:
             out_of_time = self._out_of_time(started)
             if step % eval_every == 0 or step == total or out_of_time:
                 score = self._evaluate(splits, report, report.steps)
-                if score > best or best_state is None:
+                if score >= best or best_state is None:
                     best, best_state = score, _snapshot(self.model)
                     report.best_step, report.dev_score = report.steps, score
                     report.dev_scores = dict(self._last_scores)
