@@ -75,7 +75,7 @@ def join_split_words(text: str, spans: Sequence[Span]) -> list[Span]:
     for span in spans:
         previous = joined[-1] if joined else None
         gap = text[previous.end : span.start] if previous else " "
-        if previous is not None and len(gap) <= 1 and not gap.isspace() and gap not in ",;/|":
+        if previous is not None and len(gap) <= 1 and not gap.isspace() and gap not in list(",;/|"):
             confidence = min(previous.confidence, span.confidence)
             joined[-1] = Span.of(text, previous.start, span.end, confidence)
         else:
