@@ -65,7 +65,7 @@ class ProxyBench:
     seeds: Sequence[int]
     backbone: str = "default"
     multitask: bool = False
-    self_training: bool = True
+    self_training: bool = False
     threads: int | None = None
     max_test: int | None = None
     train_overrides: dict[str, Any] = field(default_factory=dict)

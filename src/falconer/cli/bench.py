@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from falconer.bench.inference_bench import bench_inference
 from falconer.bench.proxy_bench import RUNTIMES, CrossResult, ProxyBench, ProxyBenchResult
 from falconer.bench.tasks import load_task
 from falconer.cli.progress import training_progress
 from falconer.core.errors import InputError
+from falconer.proxy import Proxy
 
 bench_app = typer.Typer(
     help="Benchmarks on ../shared/bench-style task folders.", no_args_is_help=True
@@ -39,9 +41,9 @@ def bench_proxy(
         "default", "--backbone", help="'default' (bundled MiniLM), a local folder or a hub id."
     ),
     self_training: bool = typer.Option(
-        True,
+        False,
         "--self-training/--no-self-training",
-        help="Self-train on the unlabelled rest of the train pool.",
+        help="Also self-train on the unlabelled rest of the train pool (doubles training time).",
     ),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Torch CPU threads."),
     max_test: int | None = typer.Option(
@@ -95,6 +97,37 @@ def bench_proxy(
         console.print(f"results written to {json_out}")
     if crosses:
         console.print(_cross_table(crosses))
+
+
+@bench_app.command("inference")
+def bench_inference_command(
+    proxy_dir: Path = typer.Option(
+        ..., "--proxy", help="A trained proxy folder (save_pretrained)."
+    ),
+    task: Path = typer.Option(..., "--task", help="Task folder whose test texts are timed."),
+    runtime: list[str] = typer.Option(RUNTIMES, "--runtime", help="Runtimes to time; repeatable."),
+    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+) -> None:
+    """Documents/second of a trained proxy on a task's test texts, per runtime."""
+    unknown = sorted(set(runtime) - set(RUNTIMES))
+    if unknown:
+        raise typer.BadParameter(f"unknown runtime {unknown}", param_hint="--runtime")
+    bench_task = load_task(task)
+    proxy = Proxy.from_pretrained(proxy_dir, threads=threads)
+    results = bench_inference(proxy, bench_task, list(runtime), threads)
+    table = Table(title=f"inference on {bench_task.name} test ({results[0].n_docs} docs)")
+    for column in ("runtime", "used", "docs/s", "agreement (held-out)", "threads", "note"):
+        table.add_column(column)
+    for r in results:
+        agreement = "-" if r.agreement is None else f"{r.agreement:.4f}"
+        table.add_row(
+            r.runtime, str(r.used), f"{r.docs_per_second:.0f}", agreement, str(r.threads), r.reason
+        )
+    console.print(table)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps([r.to_dict() for r in results], indent=2))
 
 
 def _write_json(path: Path, results: list[ProxyBenchResult], crosses: list[CrossResult]) -> None:
