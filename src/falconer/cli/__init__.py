@@ -1,0 +1,1 @@
+"""The `falconer` command line."""
