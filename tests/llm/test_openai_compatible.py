@@ -19,6 +19,7 @@ from falconer.llm.client import LLMClient
 from falconer.llm.openai_compatible import OpenAICompatibleBackend, RetryPolicy
 from falconer.llm.ratelimit import MinuteBudget
 
+NAMES = ["Report", "Alice", "Moreau", "Bruno", "Keller", "Vienna"]
 FAST_RETRY = RetryPolicy(max_retries=5, base_delay_s=0.01, max_delay_s=0.05)
 
 
@@ -65,18 +66,25 @@ def test_faulty_server_run_completes_with_every_document_annotated_or_failed(
     usage = client.meter.report()["annotate"]
     assert usage["retries"] > 0 and usage["repairs"] > 0
     for annotation in run.annotations:
-        expected = ["Report", "Alice", "Moreau", "Bruno", "Keller", "Vienna"]
-        assert [s.text for s in annotation.spans or ()] == expected
+        assert [s.text for s in annotation.spans or ()] == NAMES
         assert HALLUCINATION in annotation.dropped
-    # nothing from a failure is cached: failed documents have no row, and every row is valid
+    # nothing from a failure is cached: the request that failed has no row
     annotator = Annotator(client)
+    instruction = "Extract the names of people."
+
+    def cached(request: ChatRequest, template: str) -> bool:
+        version = annotator.templates[template].version
+        return cache.get(cache_key("openai-compatible", "fake-model", version, request)) is not None
+
     for failure in run.failures:
-        request = annotator.request("Extract the names of people.", "span", failure.text)
-        version = annotator.templates["span"].version
-        assert cache.get(cache_key("openai-compatible", "fake-model", version, request)) is None
-    rows = cache._db.execute("SELECT text FROM responses").fetchall()
-    assert len(rows) == len(run.annotations)
-    assert all(json.loads(text)["spans"] for (text,) in rows)
+        extraction = annotator.request(instruction, "span", failure.text)
+        if failure.reason.startswith("span check failed"):
+            checks = [annotator.verify_request(instruction, failure.text, w) for w in NAMES]
+            assert not all(cached(check, "verify") for check in checks)
+        else:
+            assert not cached(extraction, "span")
+    for (text,) in cache._db.execute("SELECT text FROM responses").fetchall():
+        assert text == "yes" or json.loads(text)["spans"]
 
 
 def test_documents_that_keep_failing_are_listed_with_their_reason(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 One question per call, the document fenced as data. A label is read from the first answer
 token's yes/no probabilities when the backend exposes them (else from the text); spans are
-strings the LLM copies out of the document, grounded to offsets by `grounding.ground`.
+strings the LLM copies out of the document, grounded to offsets by `grounding.ground`, then
+(optionally) each distinct string confirmed by its own yes/no call.
 A document whose call fails (after retries and one repair) is recorded as a failure with
 its reason; the run itself always completes.
 """
@@ -23,6 +24,7 @@ from falconer.annotator.prompts import PromptTemplate, load_template
 from falconer.annotator.records import Annotation, AnnotationRun, Failure, Provenance
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
+from falconer.core.spans import Span
 from falconer.core.tasks import KINDS, Kind
 from falconer.llm.base import ChatRequest, ChatResponse, LLMError
 from falconer.llm.client import LLMClient
@@ -34,7 +36,11 @@ from falconer.llm.structured import (
     yes_probability,
 )
 
-DEFAULT_TEMPLATES: dict[Kind, str] = {"label": "label_v1", "span": "span_v1"}
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "label": "label_v1",
+    "span": "span_v1",
+    "verify": "verify_v1",
+}
 
 
 class SpanAnswer(BaseModel):
@@ -65,15 +71,30 @@ class Annotator:
         self,
         client: LLMClient,
         *,
-        templates: dict[Kind, str] | None = None,
+        templates: dict[str, str] | None = None,
         concurrency: int | None = None,
         max_span_tokens: int = 160,
+        verify_spans: bool = True,
     ) -> None:
         self.client = client
         names = {**DEFAULT_TEMPLATES, **(templates or {})}
-        self.templates: dict[Kind, PromptTemplate] = {k: load_template(v) for k, v in names.items()}
+        self.templates: dict[str, PromptTemplate] = {k: load_template(v) for k, v in names.items()}
         self.concurrency = concurrency or max(client.backend.max_concurrency, 1)
         self.max_span_tokens = max_span_tokens
+        self.verify_spans = verify_spans
+
+    @property
+    def prompt_version(self) -> dict[str, str]:
+        return {kind: template.version for kind, template in self.templates.items()}
+
+    def verify_request(self, instruction: str, text: str, candidate: str) -> ChatRequest:
+        """The yes/no check of one extracted string (one question per call)."""
+        template = self.templates["verify"]
+        return ChatRequest(
+            template.messages(instruction, text, _label_answer_text, candidate),
+            max_tokens=2,
+            top_logprobs=10,
+        )
 
     def request(self, instruction: str, kind: Kind, text: str) -> ChatRequest:
         """The chat request for one document (public so tests can inspect the prompt)."""
@@ -157,12 +178,43 @@ class Annotator:
                 probability=round(probability, 6),
             )
         grounded = ground(doc.text, answer.value.spans)
+        try:
+            kept, rejected = await self._verified(instruction, doc.text, grounded.spans)
+        except LLMError as error:
+            return Failure(doc.id, doc.text, f"span check failed: {error.reason}")
         return Annotation(
             doc.id,
             doc.text,
             instruction,
             kind,
             provenance,
-            spans=grounded.spans,
+            spans=kept,
             dropped=grounded.dropped,
+            rejected=rejected,
         )
+
+    async def _verified(
+        self, instruction: str, text: str, spans: tuple[Span, ...]
+    ) -> tuple[tuple[Span, ...], tuple[str, ...]]:
+        """Spans whose surface string the LLM confirms in a separate yes/no call.
+
+        Extraction by a small model over-generates (places for people, any noun for aspects);
+        a focused check of each distinct string buys precision for one short call each.
+        """
+        if not self.verify_spans or not spans:
+            return spans, ()
+        version = self.templates["verify"].version
+        strings = sorted({s.text for s in spans})
+        answers = await asyncio.gather(
+            *(
+                self.client.ask(
+                    self.verify_request(instruction, text, string),
+                    parse_label,
+                    template_version=version,
+                )
+                for string in strings
+            )
+        )
+        confirmed = {string for string, a in zip(strings, answers, strict=True) if a.value[0]}
+        kept = tuple(s for s in spans if s.text in confirmed)
+        return kept, tuple(string for string in strings if string not in confirmed)

@@ -1,13 +1,14 @@
 """Prompt templates: versioned text files under `prompts/`, rendered into chat messages.
 
 A template file has `[system]`, `[user]` and optional `[examples]` sections. `[user]` holds
-`{instruction}` and `{document}` placeholders (filled by plain replacement, so braces in
-documents are harmless); `[examples]` has one JSON object per line with `instruction`,
-`text` and `answer`, rendered as earlier user/assistant turns (few-shot). The version
+`{instruction}`, `{document}` (and, for span checks, `{candidate}`) placeholders, filled by
+plain replacement so braces in documents are harmless; `[examples]` has one JSON object per
+line with `instruction`, `text`, `answer` (and `candidate`), rendered as earlier
+user/assistant turns (few-shot). The version
 recorded with every annotation and cache key is the file name plus a hash of its content,
 so editing a template can never serve stale cached answers.
 
-The document always sits between <document> tags and the question is asked again after it:
+The document always sits between <document> tags and the question is asked after it:
 documents are data, and an instruction-like sentence inside one must not change the question.
 """
 
@@ -32,6 +33,7 @@ class Shot:
     instruction: str
     text: str
     answer: Any
+    candidate: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +44,25 @@ class PromptTemplate:
     user: str
     shots: tuple[Shot, ...]
 
-    def render_user(self, instruction: str, text: str) -> str:
+    def render_user(self, instruction: str, text: str, candidate: str = "") -> str:
         safe = text.replace("</document", "< /document").replace("<document", "< document")
-        return self.user.replace("{instruction}", instruction.strip()).replace("{document}", safe)
+        quoted = candidate.replace('"', "'")
+        return (
+            self.user.replace("{instruction}", instruction.strip())
+            .replace("{candidate}", quoted)
+            .replace("{document}", safe)
+        )
 
-    def messages(self, instruction: str, text: str, answer_text: Any) -> tuple[Message, ...]:
+    def messages(
+        self, instruction: str, text: str, answer_text: Any, candidate: str = ""
+    ) -> tuple[Message, ...]:
         """System, few-shot turns (answers rendered by `answer_text`), then the real question."""
         turns = [Message("system", self.system)]
         for shot in self.shots:
-            turns.append(Message("user", self.render_user(shot.instruction, shot.text)))
+            user = self.render_user(shot.instruction, shot.text, shot.candidate)
+            turns.append(Message("user", user))
             turns.append(Message("assistant", answer_text(shot.answer)))
-        turns.append(Message("user", self.render_user(instruction, text)))
+        turns.append(Message("user", self.render_user(instruction, text, candidate)))
         return tuple(turns)
 
 
@@ -75,7 +85,7 @@ def _sections(source: str, where: str) -> dict[str, str]:
 def parse_template(name: str, source: str) -> PromptTemplate:
     parts = _sections(source, name)
     shots = tuple(
-        Shot(row["instruction"], row["text"], row["answer"])
+        Shot(row["instruction"], row["text"], row["answer"], row.get("candidate", ""))
         for row in (json.loads(line) for line in parts.get("examples", "").splitlines() if line)
     )
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:10]

@@ -38,6 +38,7 @@ class Annotation:
     probability: float | None = None
     spans: tuple[Span, ...] | None = None
     dropped: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
 
     def example(self) -> Example:
         return Example(self.text, label=self.label, spans=self.spans)
@@ -61,7 +62,13 @@ class AnnotationRun:
 
     @property
     def dropped_strings(self) -> int:
+        """Strings the LLM returned that are not in the document (never trained on)."""
         return sum(len(a.dropped) for a in self.annotations)
+
+    @property
+    def rejected_strings(self) -> int:
+        """Grounded strings that the separate yes/no check did not confirm."""
+        return sum(len(a.rejected) for a in self.annotations)
 
     def task_data(self) -> TaskData:
         """The annotated examples as the proxy's training data (failures left out)."""
@@ -74,6 +81,7 @@ class AnnotationRun:
             "annotated": len(self.annotations),
             "failed": len(self.failures),
             "dropped_ungrounded_strings": self.dropped_strings,
+            "rejected_by_check": self.rejected_strings,
             "seconds": round(self.seconds, 3),
             "usage": self.usage,
         }
@@ -100,6 +108,7 @@ def _row(annotation: Annotation) -> dict[str, Any]:
     else:
         row["spans"] = [[s.start, s.end, s.text] for s in annotation.spans or ()]
         row["dropped"] = list(annotation.dropped)
+        row["rejected"] = list(annotation.rejected)
     return row
 
 
@@ -133,6 +142,7 @@ def _annotation(row: dict[str, Any]) -> Annotation:
         probability=row.get("probability"),
         spans=spans,
         dropped=tuple(row.get("dropped", ())),
+        rejected=tuple(row.get("rejected", ())),
     )
 
 

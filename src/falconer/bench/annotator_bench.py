@@ -45,7 +45,8 @@ def bench_annotator(
     use_cache: bool = True,
     threads: int = 1,
     slots: int = 2,
-    templates: dict[Kind, str] | None = None,
+    templates: dict[str, str] | None = None,
+    verify_spans: bool = True,
 ) -> dict[str, Any]:
     """Annotate N documents of the task's split with the LLM and score them against gold."""
     task = load_task(task_dir)
@@ -54,7 +55,7 @@ def bench_annotator(
     backend = create_backend(llm, threads=threads, slots=slots)
     cache = ResponseCache(default_cache_path()) if use_cache else None
     client = LLMClient(backend, cache=cache)
-    annotator = Annotator(client, templates=templates)
+    annotator = Annotator(client, templates=templates, verify_spans=verify_spans)
     started = time.perf_counter()
     run = annotator.annotate_sync(
         task.instruction, task.kind, [Document(d.id, d.text) for d in docs]
@@ -69,11 +70,13 @@ def bench_annotator(
         "split": split,
         "n": len(docs),
         "llm": backend.describe(),
-        "prompt_version": annotator.templates[task.kind].version,
+        "prompt_versions": annotator.prompt_version,
+        "verify_spans": verify_spans and task.kind == "span",
         "scores": score(task.kind, docs, run),
         "failed": len(run.failures),
         "failure_reasons": sorted({f.reason for f in run.failures})[:10],
         "dropped_ungrounded_strings": run.dropped_strings,
+        "rejected_by_check": run.rejected_strings,
         "llm_calls": total.calls,
         "cache_hits": total.cache_hits,
         "retries": total.retries,

@@ -129,6 +129,8 @@ class EmbeddedBackend(LLMBackend):
                 params.cpuparams.n_threads = self.threads
                 params.cpuparams_batch.n_threads = self.threads
                 params.warmup = False
+                if not os.environ.get("FALCONER_DEBUG"):
+                    params.verbosity = 0  # llama.cpp logs every slot step otherwise
                 with _quiet_stderr():
                     self._server = xllamacpp.Server(params)
             return self._server
