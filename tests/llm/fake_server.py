@@ -2,7 +2,7 @@
 
 It fakes only the network LLM: the answers are simple rules (label: "yes" when the document
 contains "good"; spans: capitalised words plus one invented string that is not in the text;
-span checks: "yes"),
+span checks: "yes" except for "Vienna"),
 and a seeded share of requests fail as 429, 500, a hang past the client's timeout, or a
 malformed reply.
 """
@@ -34,7 +34,7 @@ def _answer(body: dict[str, Any]) -> str:
     text = _document(body)
     asked = [m["content"] for m in body["messages"] if m["role"] == "user"][-2:]
     if any('Candidate: "' in content for content in asked):
-        return "yes"  # the span check confirms every grounded string
+        return "no" if any('Candidate: "Vienna"' in content for content in asked) else "yes"
     if body.get("response_format"):
         names = re.findall(r"\b[A-Z][a-z]+\b", text)
         return json.dumps({"spans": [*names, HALLUCINATION]})

@@ -87,6 +87,19 @@ def test_faulty_server_run_completes_with_every_document_annotated_or_failed(
         assert text == "yes" or json.loads(text)["spans"]
 
 
+def test_span_check_asks_one_question_per_string_and_drops_rejected_ones() -> None:
+    with FakeLLMServer() as server:
+        backend = OpenAICompatibleBackend(server.url, "fake-model", api_key="k", retry=FAST_RETRY)
+        client = LLMClient(backend)
+        annotator = Annotator(client, verify_spans=True)
+        run = annotator.annotate_sync("Extract the names of people.", "span", _docs(1))
+        asyncio.run(client.aclose())
+    annotation = run.annotations[0]
+    assert [s.text for s in annotation.spans or ()] == [n for n in NAMES if n != "Vienna"]
+    assert annotation.rejected == ("Vienna",)
+    assert client.meter.report()["annotate"]["calls"] == 1 + len(NAMES)
+
+
 def test_documents_that_keep_failing_are_listed_with_their_reason(tmp_path: Path) -> None:
     with FakeLLMServer(fault_rate=1.0, hang_s=1.0, seed=1) as server:
         run, client = _annotate(server, ResponseCache(tmp_path / "c.sqlite"), _docs(5))

@@ -49,6 +49,7 @@ def annotate(
     threads: int = typer.Option(1, help="CPU threads of an embedded LLM"),
     slots: int = typer.Option(2, help="parallel slots of an embedded LLM"),
     timeout: float = typer.Option(60.0, help="request timeout (s) of a network LLM"),
+    check_spans: bool = typer.Option(False, help="confirm each extracted string with a yes/no call"),
     seed: int = typer.Option(0),
 ) -> None:
     """Annotate N documents of CORPUS for one instruction and save them with provenance."""
@@ -59,7 +60,7 @@ def annotate(
             docs = [Document(i, t) for i, t in read_documents(lines)]
         chosen = choose(docs, n, sampler=sampler, seed=seed)  # type: ignore[arg-type]
         client = _client(llm, no_cache, threads, slots, timeout)
-        annotator = Annotator(client)
+        annotator = Annotator(client, verify_spans=check_spans)
         run = asyncio.run(annotator.annotate(instruction, kind, chosen))  # type: ignore[arg-type]
     except FalconerError as error:
         console.print(f"[red]error:[/red] {error}")
@@ -80,6 +81,7 @@ def bench_annotator(
     threads: int = typer.Option(1),
     slots: int = typer.Option(2),
     split: str = typer.Option("test", help="test (report) or train (prompt tuning)"),
+    check_spans: bool = typer.Option(False, help="confirm each extracted string with a yes/no call"),
     seed: int = typer.Option(0),
 ) -> None:
     """The annotator's quality against gold on N documents, with calls, tokens and speed."""
@@ -95,6 +97,7 @@ def bench_annotator(
             use_cache=not no_cache,
             threads=threads,
             slots=slots,
+            verify_spans=check_spans,
         )
     except FalconerError as error:
         console.print(f"[red]error:[/red] {error}")
