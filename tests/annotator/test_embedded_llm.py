@@ -56,10 +56,17 @@ def test_span_question_survives_an_instruction_inside_the_document(annotator: An
     assert "Athens" not in found
 
 
-def test_parallel_slots_serve_concurrent_requests(annotator: Annotator) -> None:
+def test_concurrent_requests_each_get_their_own_answer(annotator: Annotator) -> None:
+    """Two slots decode at once; each document's answer must come from that document only
+    (pinning requests to one slot once mixed answers up; this guards against it)."""
     docs = [
-        Document(str(i), f"What a wonderful , {w} film .") for i, w in enumerate(["warm", "wise"])
+        Document("a", "The screen is sharp but the keyboard feels cheap ."),
+        Document("b", "The battery dies fast and the fan is loud ."),
+        Document("c", "Great speakers , awful touchpad ."),
     ]
-    run = asyncio.run(annotator.annotate("Is this movie review positive?", "label", docs))
-    assert [a.label for a in run.annotations] == [True, True]
-    assert annotator.client.meter.report()["annotate"]["calls"] >= 2
+    instruction = "Extract the laptop features and components that the reviewer talks about."
+    run = asyncio.run(annotator.annotate(instruction, "span", docs))
+    assert not run.failures
+    for annotation in run.annotations:
+        assert annotation.dropped == (), annotation
+        assert annotation.spans, annotation

@@ -94,7 +94,6 @@ class Annotator:
             template.messages(instruction, text, _label_answer_text, candidate),
             max_tokens=2,
             top_logprobs=10,
-            prefix_group=template.name,
         )
 
     def request(self, instruction: str, kind: Kind, text: str) -> ChatRequest:
@@ -105,14 +104,12 @@ class Annotator:
                 template.messages(instruction, text, _label_answer_text),
                 max_tokens=2,
                 top_logprobs=10,
-                prefix_group=template.name,
             )
         return ChatRequest(
             template.messages(instruction, text, _span_answer_text),
             schema=schema_of(SpanAnswer),
             schema_name="spans",
             max_tokens=self.max_span_tokens,
-            prefix_group=template.name,
         )
 
     async def annotate(

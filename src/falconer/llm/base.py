@@ -37,7 +37,6 @@ class ChatRequest:
     max_tokens: int = 256
     seed: int = 0
     top_logprobs: int = 0
-    prefix_group: str = ""  # requests sharing a long prefix (a template); not in the cache key
 
     def sampling(self) -> dict[str, Any]:
         return {

@@ -126,7 +126,6 @@ class LLMClient:
             max_tokens=request.max_tokens,
             seed=request.seed,
             top_logprobs=request.top_logprobs,
-            prefix_group=request.prefix_group,
         )
         response = await self._call(repair, stage)
         try:
