@@ -49,7 +49,7 @@ def annotate(
     threads: int = typer.Option(1, help="CPU threads of an embedded LLM"),
     slots: int = typer.Option(2, help="parallel slots of an embedded LLM"),
     timeout: float = typer.Option(60.0, help="request timeout (s) of a network LLM"),
-    check_spans: bool = typer.Option(False, help="confirm each extracted string with a yes/no call"),
+    check_spans: bool = typer.Option(False, help="check each extracted string by yes/no"),
     seed: int = typer.Option(0),
 ) -> None:
     """Annotate N documents of CORPUS for one instruction and save them with provenance."""
@@ -81,7 +81,7 @@ def bench_annotator(
     threads: int = typer.Option(1),
     slots: int = typer.Option(2),
     split: str = typer.Option("test", help="test (report) or train (prompt tuning)"),
-    check_spans: bool = typer.Option(False, help="confirm each extracted string with a yes/no call"),
+    check_spans: bool = typer.Option(False, help="check each extracted string by yes/no"),
     seed: int = typer.Option(0),
 ) -> None:
     """The annotator's quality against gold on N documents, with calls, tokens and speed."""
