@@ -1,0 +1,220 @@
+"""The annotator: the LLM answers one primitive call (instruction + kind) for each document.
+
+One question per call, the document fenced as data. A label is read from the first answer
+token's yes/no probabilities when the backend exposes them (else from the text); spans are
+strings the LLM copies out of the document, grounded to offsets by `grounding.ground`, then
+(optionally) each distinct string confirmed by its own yes/no call.
+A document whose call fails (after retries and one repair) is recorded as a failure with
+its reason; the run itself always completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from falconer.annotator.grounding import ground
+from falconer.annotator.prompts import PromptTemplate, load_template
+from falconer.annotator.records import Annotation, AnnotationRun, Failure, Provenance
+from falconer.core.documents import Document
+from falconer.core.errors import InputError
+from falconer.core.spans import Span
+from falconer.core.tasks import KINDS, Kind
+from falconer.llm.base import ChatRequest, ChatResponse, LLMError
+from falconer.llm.client import LLMClient
+from falconer.llm.structured import (
+    InvalidOutputError,
+    json_parser,
+    parse_yes_no,
+    schema_of,
+    yes_probability,
+)
+
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "label": "label_v1",
+    "span": "span_v1",
+    "verify": "verify_v1",
+}
+
+
+class SpanAnswer(BaseModel):
+    """What the LLM returns for a span question: strings copied from the document."""
+
+    spans: list[str]
+
+
+def _label_answer_text(answer: Any) -> str:
+    return "yes" if answer else "no"
+
+
+def _span_answer_text(answer: Any) -> str:
+    return json.dumps({"spans": list(answer)}, ensure_ascii=False)
+
+
+def parse_label(response: ChatResponse) -> tuple[bool, float]:
+    """(label, P(yes)): from first-token logprobs when present, else from the reply text."""
+    probability = yes_probability(response.first_token_logprobs)
+    if probability is not None:
+        return probability >= 0.5, probability
+    value = parse_yes_no(response.text)
+    return value, 1.0 if value else 0.0
+
+
+class Annotator:
+    def __init__(
+        self,
+        client: LLMClient,
+        *,
+        templates: dict[str, str] | None = None,
+        concurrency: int | None = None,
+        max_span_tokens: int = 160,
+        verify_spans: bool = False,
+    ) -> None:
+        self.client = client
+        names = {**DEFAULT_TEMPLATES, **(templates or {})}
+        self.templates: dict[str, PromptTemplate] = {k: load_template(v) for k, v in names.items()}
+        self.concurrency = concurrency or max(client.backend.max_concurrency, 1)
+        self.max_span_tokens = max_span_tokens
+        self.verify_spans = verify_spans
+
+    @property
+    def prompt_version(self) -> dict[str, str]:
+        return {kind: template.version for kind, template in self.templates.items()}
+
+    def verify_request(self, instruction: str, text: str, candidate: str) -> ChatRequest:
+        """The yes/no check of one extracted string (one question per call)."""
+        template = self.templates["verify"]
+        return ChatRequest(
+            template.messages(instruction, text, _label_answer_text, candidate),
+            max_tokens=2,
+            top_logprobs=10,
+        )
+
+    def request(self, instruction: str, kind: Kind, text: str) -> ChatRequest:
+        """The chat request for one document (public so tests can inspect the prompt)."""
+        template = self.templates[kind]
+        if kind == "label":
+            return ChatRequest(
+                template.messages(instruction, text, _label_answer_text),
+                max_tokens=2,
+                top_logprobs=10,
+            )
+        return ChatRequest(
+            template.messages(instruction, text, _span_answer_text),
+            schema=schema_of(SpanAnswer),
+            schema_name="spans",
+            max_tokens=self.max_span_tokens,
+        )
+
+    async def annotate(
+        self, instruction: str, kind: Kind, docs: Sequence[Document]
+    ) -> AnnotationRun:
+        if kind not in KINDS:
+            raise InputError(f"kind must be one of {KINDS}, got {kind!r}")
+        if not instruction.strip():
+            raise InputError("instruction is empty")
+        started = time.perf_counter()
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(doc: Document) -> Annotation | Failure:
+            async with gate:
+                return await self._annotate_one(instruction, kind, doc)
+
+        outcomes = await asyncio.gather(*(one(doc) for doc in docs))
+        run = AnnotationRun(instruction, kind)
+        for outcome in outcomes:
+            if isinstance(outcome, Failure):
+                run.failures.append(outcome)
+            else:
+                run.annotations.append(outcome)
+        run.seconds = time.perf_counter() - started
+        run.usage = self.client.meter.report()
+        return run
+
+    def annotate_sync(
+        self, instruction: str, kind: Kind, docs: Sequence[Document]
+    ) -> AnnotationRun:
+        return asyncio.run(self.annotate(instruction, kind, docs))
+
+    async def _annotate_one(
+        self, instruction: str, kind: Kind, doc: Document
+    ) -> Annotation | Failure:
+        template = self.templates[kind]
+        parse: Callable[[ChatResponse], Any] = (
+            parse_label if kind == "label" else json_parser(SpanAnswer)
+        )
+        try:
+            answer = await self.client.ask(
+                self.request(instruction, kind, doc.text),
+                parse,
+                template_version=template.version,
+            )
+        except LLMError as error:
+            return Failure(doc.id, doc.text, error.reason)
+        except InvalidOutputError as error:  # defensive: parsers raise it only inside ask
+            return Failure(doc.id, doc.text, f"invalid output: {error}")
+        provenance = Provenance(
+            backend=self.client.backend.backend,
+            model=self.client.backend.model,
+            prompt_version=template.version,
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
+            cached=answer.response.cached,
+        )
+        if kind == "label":
+            label, probability = answer.value
+            return Annotation(
+                doc.id,
+                doc.text,
+                instruction,
+                kind,
+                provenance,
+                label=label,
+                probability=round(probability, 6),
+            )
+        grounded = ground(doc.text, answer.value.spans)
+        try:
+            kept, rejected = await self._verified(instruction, doc.text, grounded.spans)
+        except LLMError as error:
+            return Failure(doc.id, doc.text, f"span check failed: {error.reason}")
+        return Annotation(
+            doc.id,
+            doc.text,
+            instruction,
+            kind,
+            provenance,
+            spans=kept,
+            dropped=grounded.dropped,
+            rejected=rejected,
+        )
+
+    async def _verified(
+        self, instruction: str, text: str, spans: tuple[Span, ...]
+    ) -> tuple[tuple[Span, ...], tuple[str, ...]]:
+        """Spans whose surface string the LLM confirms in a separate yes/no call.
+
+        Extraction by a small model over-generates (places for people, any noun for aspects);
+        a focused check of each distinct string buys precision for one short call each.
+        """
+        if not self.verify_spans or not spans:
+            return spans, ()
+        version = self.templates["verify"].version
+        strings = sorted({s.text for s in spans})
+        answers = await asyncio.gather(
+            *(
+                self.client.ask(
+                    self.verify_request(instruction, text, string),
+                    parse_label,
+                    template_version=version,
+                )
+                for string in strings
+            )
+        )
+        confirmed = {string for string, a in zip(strings, answers, strict=True) if a.value[0]}
+        kept = tuple(s for s in spans if s.text in confirmed)
+        return kept, tuple(string for string in strings if string not in confirmed)
