@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from falconer import __version__
+from falconer.cli.annotate import annotate, bench_annotator
 from falconer.cli.bench import bench_app
+from falconer.cli.demo import demo
 
 app = typer.Typer(
     name="falconer",
@@ -15,6 +17,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(bench_app, name="bench")
+app.command("demo")(demo)
+app.command("annotate")(annotate)
+bench_app.command("annotator")(bench_annotator)
 
 
 def _version(value: bool) -> None:

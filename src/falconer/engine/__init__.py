@@ -1,0 +1,1 @@
+"""Running instructions over a corpus: annotate a sample, train the proxy, execute, report."""

@@ -1,0 +1,42 @@
+"""The demo end to end: embedded LLM, real proxy, bundled corpus, files a user can open."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from falconer.engine.corpus import bundled_corpus
+from falconer.engine.demo import DEMO_STEPS, Demo
+
+pytestmark = pytest.mark.slow
+
+
+def test_bundled_corpus_is_the_wikigold_sentences() -> None:
+    docs = bundled_corpus()
+    assert len(docs) == 1696
+    assert len({d.id for d in docs}) == 1696
+
+
+def test_demo_annotates_trains_executes_and_reports(tmp_path: Path) -> None:
+    report = Demo(tmp_path / "run", n_annotate=8, min_steps=20, threads=2, log=lambda _: None).run()
+    assert report.corpus_documents == 1696
+    assert [s["field"] for s in report.steps] == [s.field for s in DEMO_STEPS]
+    for step in report.steps:
+        annotation = step["annotation"]
+        assert annotation["annotated"] + annotation["failed"] == 8
+    assert set(report.seconds) == {"annotate", "train", "execute"}
+    results = pd.read_parquet(report.outputs["parquet"])
+    labels = results[results["field"] == "about_music"]
+    assert len(labels) == 1696 and set(labels["model"]) == {"proxy"}
+    texts = {d.id: d.text for d in bundled_corpus()}
+    for row in results[results["kind"] == "span"].itertuples():
+        assert texts[row.doc_id][row.start : row.end] == row.text
+    count = duckdb.sql(f"select count(*) from '{report.outputs['parquet']}'").fetchone()
+    assert count is not None and count[0] == len(results)
+    saved = json.loads(Path(report.outputs["report"]).read_text())
+    assert saved["execute_docs_per_second"] > 0
+    assert (tmp_path / "run" / "proxy" / "proxy.json").is_file()
