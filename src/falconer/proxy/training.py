@@ -77,9 +77,12 @@ def default_learning_rate(n_examples: int) -> float:
     return 2e-4 if n_examples <= 600 else 1e-4
 
 
-def plan_steps(n_windows: int, config: TrainConfig) -> int:
+def plan_steps(n_windows: int, n_tasks: int, config: TrainConfig) -> int:
+    """At least `min_steps` per task: one model for five instructions gets the updates five
+    single-task models would (measured: with 300 steps shared by five tasks, each lost 3-10
+    points against its single-task model)."""
     steps_per_epoch = math.ceil(n_windows / config.batch_size)
-    steps = max(config.min_steps, 4 * steps_per_epoch)
+    steps = max(config.min_steps * max(n_tasks, 1), 4 * steps_per_epoch)
     if config.max_epochs is not None:
         steps = min(steps, config.max_epochs * steps_per_epoch)
     return max(steps, 1)
@@ -127,7 +130,8 @@ class Trainer:
             report.n_pseudo = len(pseudo)
             if not pseudo:
                 break
-            self._train(items + negatives + pseudo, splits, report, started, self.config.min_steps)
+            steps = self.config.min_steps * len(splits)
+            self._train(items + negatives + pseudo, splits, report, started, steps)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -202,7 +206,7 @@ class Trainer:
             self.proxy_config.stride,
         )
         targets = _window_targets(items, encoded, self.config.label_smoothing)
-        total = steps or plan_steps(len(encoded.windows), self.config)
+        total = steps or plan_steps(len(encoded.windows), len(splits), self.config)
         optimizer, scheduler = self._optimizer(total, len(items))
         eval_every = self.config.eval_every or max(total // 6, 25)
         best = self._evaluate(splits, report, report.steps) if report.steps else -math.inf
