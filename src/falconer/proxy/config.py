@@ -47,8 +47,8 @@ class TrainConfig:
     dev_fraction: float = 0.15
     eval_every: int | None = None
     mention_replacement: float = 1.0
-    cross_negatives: float = 0.5
-    cross_negative_weight: float = 0.5
+    cross_negatives: float = 1.0
+    cross_negative_weight: float = 1.0
     self_training_rounds: int = 0
     self_training_threshold: float = 0.9
     self_training_max: int = 2000
