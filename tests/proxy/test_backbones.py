@@ -70,59 +70,28 @@ def _byte_level() -> Tokenizer:
     return tokenizer
 
 
+WORDPIECE_SPECIAL = {
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "pad_token": "[PAD]",
+    "unk_token": "[UNK]",
+    "mask_token": "[MASK]",
+}
+BYTE_LEVEL_SPECIAL = {
+    "cls_token": "<s>",
+    "sep_token": "</s>",
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "pad_token": "<pad>",
+    "unk_token": "<unk>",
+    "mask_token": "<mask>",
+}
 FAMILIES = {
-    "bert": (
-        _wordpiece,
-        {
-            "cls_token": "[CLS]",
-            "sep_token": "[SEP]",
-            "pad_token": "[PAD]",
-            "unk_token": "[UNK]",
-            "mask_token": "[MASK]",
-        },
-    ),
-    "deberta-v2": (
-        _wordpiece,
-        {
-            "cls_token": "[CLS]",
-            "sep_token": "[SEP]",
-            "pad_token": "[PAD]",
-            "unk_token": "[UNK]",
-            "mask_token": "[MASK]",
-        },
-    ),
-    "modernbert": (
-        _wordpiece,
-        {
-            "cls_token": "[CLS]",
-            "sep_token": "[SEP]",
-            "pad_token": "[PAD]",
-            "unk_token": "[UNK]",
-            "mask_token": "[MASK]",
-        },
-    ),
-    "roberta": (
-        _byte_level,
-        {
-            "cls_token": "<s>",
-            "sep_token": "</s>",
-            "bos_token": "<s>",
-            "eos_token": "</s>",
-            "pad_token": "<pad>",
-            "unk_token": "<unk>",
-            "mask_token": "<mask>",
-        },
-    ),
-    "mpnet": (
-        _wordpiece,
-        {
-            "cls_token": "[CLS]",
-            "sep_token": "[SEP]",
-            "pad_token": "[PAD]",
-            "unk_token": "[UNK]",
-            "mask_token": "[MASK]",
-        },
-    ),
+    "bert": (_wordpiece, WORDPIECE_SPECIAL),
+    "deberta-v2": (_wordpiece, WORDPIECE_SPECIAL),
+    "modernbert": (_wordpiece, WORDPIECE_SPECIAL),
+    "mpnet": (_wordpiece, WORDPIECE_SPECIAL),
+    "roberta": (_byte_level, BYTE_LEVEL_SPECIAL),
 }
 
 
