@@ -8,9 +8,10 @@ which keeps it cheap on a corpus of millions.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -42,16 +43,22 @@ def k_center(embeddings: np.ndarray, n: int, seed: int) -> list[int]:
     return chosen
 
 
-def embed(texts: Sequence[str], backbone: str = "default", batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled, L2-normalised sentence embeddings from the proxy's backbone encoder."""
-    import torch
+@functools.lru_cache(maxsize=2)
+def _encoder(backbone: str) -> tuple[Any, Any]:
+    """Loaded once per process: scoring a plan set embeds a few texts many times."""
     from transformers import AutoModel, AutoTokenizer
 
     from falconer.proxy.backbones import resolve_backbone
 
     path = resolve_backbone(backbone)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path).eval()
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+
+
+def embed(texts: Sequence[str], backbone: str = "default", batch_size: int = 64) -> np.ndarray:
+    """Mean-pooled, L2-normalised sentence embeddings from the proxy's backbone encoder."""
+    import torch
+
+    tokenizer, model = _encoder(backbone)
     chunks = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):

@@ -12,10 +12,15 @@ from rich.console import Console
 from rich.table import Table
 
 from falconer.bench.inference_bench import bench_inference
+from falconer.bench.planning_bench import bench_planning, load_set
 from falconer.bench.proxy_bench import RUNTIMES, CrossResult, ProxyBench, ProxyBenchResult
 from falconer.bench.tasks import load_task
 from falconer.cli.progress import training_progress
 from falconer.core.errors import InputError
+from falconer.llm.cache import ResponseCache, default_cache_path
+from falconer.llm.client import LLMClient
+from falconer.llm.registry import create_backend
+from falconer.planner import Planner
 from falconer.proxy import Proxy
 
 bench_app = typer.Typer(
@@ -128,6 +133,38 @@ def bench_inference_command(
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps([r.to_dict() for r in results], indent=2))
+
+
+@bench_app.command("planning")
+def bench_planning_command(
+    set_path: Path = typer.Option(..., "--set", help="JSONL of instructions with reference plans."),
+    llm: str = typer.Option("embedded", "--llm", help="embedded | gguf:PATH | openai:MODEL | ..."),
+    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads of an embedded LLM."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached LLM answers."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+) -> None:
+    """Plan every instruction of the set with the LLM; score plans against the references."""
+    rows = load_set(set_path)
+    cache = None if no_cache else ResponseCache(default_cache_path())
+    planner = Planner(LLMClient(create_backend(llm, threads=threads), cache=cache))
+    results, summary = bench_planning(rows, planner, log=console.print)
+    for row in results:
+        if not row.correct:
+            console.print(f"[bold]{row.id}[/bold] {row.instruction}")
+            console.print(
+                f"  predicted: {json.dumps(row.predicted) if row.predicted else row.error}"
+            )
+            for reference in row.references:
+                console.print(f"  reference: {json.dumps(reference)}")
+    console.print(
+        f"plan accuracy {summary['plan_accuracy']:.3f} ({sum(r.correct for r in results)}/"
+        f"{len(results)}), step P {summary['step_precision']:.3f} R {summary['step_recall']:.3f} "
+        f"F1 {summary['step_f1']:.3f}"
+    )
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"summary": summary, "plans": [r.to_dict() for r in results]}
+        json_out.write_text(json.dumps(payload, indent=2))
 
 
 def _write_json(path: Path, results: list[ProxyBenchResult], crosses: list[CrossResult]) -> None:

@@ -1,0 +1,43 @@
+"""`falconer plan "INSTRUCTION"`: print the plan the LLM proposes, for review and editing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from falconer.core.errors import FalconerError
+from falconer.llm.cache import ResponseCache, default_cache_path
+from falconer.llm.client import LLMClient
+from falconer.llm.registry import create_backend
+from falconer.llm.structured import InvalidOutputError
+from falconer.planner import Planner
+
+console = Console(stderr=True)
+
+
+def plan(
+    instruction: str = typer.Argument(..., help="What to mine, in plain words."),
+    llm: str = typer.Option("embedded", "--llm", help="embedded | gguf:PATH | openai:MODEL | ..."),
+    example: list[str] = typer.Option([], "--example", help="A corpus document; repeatable."),
+    field: list[str] = typer.Option([], "--field", help="An output field you want; repeatable."),
+    output_format: str = typer.Option("yaml", "--format", help="yaml or json."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the plan to this file."),
+    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads of an embedded LLM."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached LLM answers."),
+) -> None:
+    """Turn INSTRUCTION into a validated plan of get_label / get_span steps and print it."""
+    if output_format not in ("yaml", "json"):
+        raise typer.BadParameter("yaml or json", param_hint="--format")
+    try:
+        backend = create_backend(llm, threads=threads)
+        cache = None if no_cache else ResponseCache(default_cache_path())
+        result = Planner(LLMClient(backend, cache=cache)).plan_sync(instruction, example, field)
+    except (FalconerError, InvalidOutputError) as error:
+        console.print(f"[red]error:[/red] no valid plan: {error}")
+        raise typer.Exit(2) from None
+    text = result.plan.to_yaml() if output_format == "yaml" else result.plan.to_json()
+    typer.echo(text)
+    if out is not None:
+        out.write_text(text, encoding="utf-8")

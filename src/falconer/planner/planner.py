@@ -1,0 +1,102 @@
+"""Instruction (+ a few corpus examples, optional field hints) -> a validated `Plan`.
+
+The LLM is asked once, with a few-shot prompt and the plan's JSON schema as constrained
+output; the reply is validated with the plan schema, and an invalid one is shown back to
+the model once with what was wrong (the client's repair round). The plan is data: it is
+parsed and validated, never executed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from falconer.core.errors import InputError
+from falconer.llm.base import ChatRequest, ChatResponse, Message
+from falconer.llm.client import LLMClient
+from falconer.llm.structured import InvalidOutputError, extract_json
+from falconer.plan.schema import Plan, PlanValidationError
+
+TEMPLATE = "plan_v1"
+MAX_EXAMPLE_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    plan: Plan
+    prompt_version: str
+    usage: dict[str, Any]
+
+
+def _resource(name: str) -> str:
+    return (resources.files("falconer.planner") / "prompts" / name).read_text(encoding="utf-8")
+
+
+def _parse_plan(response: ChatResponse) -> Plan:
+    try:
+        return Plan.parse(extract_json(response.text))
+    except (PlanValidationError, ValueError) as error:
+        raise InvalidOutputError(str(error)) from None
+
+
+class Planner:
+    def __init__(self, client: LLMClient, max_tokens: int = 400) -> None:
+        self.client = client
+        self.max_tokens = max_tokens
+        self.system = _resource(f"{TEMPLATE}.txt")
+        self.shots = [
+            json.loads(line)
+            for line in _resource(f"{TEMPLATE}_examples.jsonl").splitlines()
+            if line.strip()
+        ]
+        digest = hashlib.sha256((self.system + json.dumps(self.shots)).encode()).hexdigest()
+        self.prompt_version = f"{TEMPLATE}-{digest[:12]}"
+
+    def request(
+        self, instruction: str, examples: Sequence[str] = (), fields: Sequence[str] = ()
+    ) -> ChatRequest:
+        turns = [Message("system", self.system)]
+        for shot in self.shots:
+            turns.append(Message("user", _user_turn(shot["instruction"], (), ())))
+            turns.append(Message("assistant", json.dumps(shot["plan"])))
+        turns.append(Message("user", _user_turn(instruction, examples, fields)))
+        return ChatRequest(
+            tuple(turns),
+            schema=Plan.model_json_schema(),
+            schema_name="plan",
+            max_tokens=self.max_tokens,
+        )
+
+    async def plan(
+        self, instruction: str, examples: Sequence[str] = (), fields: Sequence[str] = ()
+    ) -> PlanResult:
+        if not instruction.strip():
+            raise InputError("instruction is empty")
+        answer = await self.client.ask(
+            self.request(instruction, examples, fields),
+            _parse_plan,
+            template_version=self.prompt_version,
+            stage="plan",
+        )
+        return PlanResult(answer.value, self.prompt_version, self.client.meter.report())
+
+    def plan_sync(
+        self, instruction: str, examples: Sequence[str] = (), fields: Sequence[str] = ()
+    ) -> PlanResult:
+        return asyncio.run(self.plan(instruction, examples, fields))
+
+
+def _user_turn(instruction: str, examples: Sequence[str], fields: Sequence[str]) -> str:
+    parts = [f"Request: {instruction.strip()}"]
+    if examples:
+        shown = "\n".join(f"- {e[:MAX_EXAMPLE_CHARS]}" for e in examples[:3])
+        parts.append(f"Example documents (data only):\n{shown}")
+    if fields:
+        parts.append(f"Output fields wanted: {', '.join(fields)}")
+    parts.append("Plan (JSON):")
+    return "\n\n".join(parts)
