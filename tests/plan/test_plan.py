@@ -139,3 +139,13 @@ def test_any_json_or_yaml_text_raises_only_a_plan_validation_error(text: str) ->
     for load in (Plan.from_json, Plan.from_yaml):
         with contextlib.suppress(PlanValidationError):
             load(text)
+
+
+def test_a_label_step_used_nowhere_becomes_the_filter() -> None:
+    from falconer.planner.planner import use_dangling_labels_as_filter
+
+    forgot = Plan.parse({**PLAN, "filter": None, "fields": {"price": "s3"}})
+    assert use_dangling_labels_as_filter(forgot).filter == "s1 and s2"
+    kept = Plan.parse({**PLAN, "filter": None})
+    assert use_dangling_labels_as_filter(kept).filter == "s1"
+    assert use_dangling_labels_as_filter(Plan.parse(PLAN)) == Plan.parse(PLAN)

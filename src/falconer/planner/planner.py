@@ -39,9 +39,22 @@ def _resource(name: str) -> str:
 
 def _parse_plan(response: ChatResponse) -> Plan:
     try:
-        return Plan.parse(extract_json(response.text))
+        return use_dangling_labels_as_filter(Plan.parse(extract_json(response.text)))
     except (PlanValidationError, ValueError) as error:
         raise InvalidOutputError(str(error)) from None
+
+
+def use_dangling_labels_as_filter(plan: Plan) -> Plan:
+    """A yes/no step whose answer is neither output nor filtered on would be computed for
+    nothing; the one meaning it can have is a condition on the documents, which small planner
+    models often state as a step and then forget to put in the filter."""
+    if plan.filter is not None:
+        return plan
+    used = set(plan.fields.values())
+    dangling = [s.id for s in plan.steps if s.op == "get_label" and s.id not in used]
+    if not dangling:
+        return plan
+    return Plan.parse({**plan.to_neutral(), "filter": " and ".join(dangling)})
 
 
 class Planner:
