@@ -149,3 +149,12 @@ def test_a_label_step_used_nowhere_becomes_the_filter() -> None:
     kept = Plan.parse({**PLAN, "filter": None})
     assert use_dangling_labels_as_filter(kept).filter == "s1"
     assert use_dangling_labels_as_filter(Plan.parse(PLAN)) == Plan.parse(PLAN)
+
+
+def test_a_label_field_fixed_by_the_filter_is_dropped() -> None:
+    from falconer.planner.planner import drop_constant_fields
+
+    plan = Plan.parse({**PLAN, "filter": "s1 and s2", "fields": {"price": "s3", "positive": "s2"}})
+    assert drop_constant_fields(plan).fields == {"price": "s3"}
+    varying = Plan.parse({**PLAN, "filter": "s1 or s2", "fields": {"positive": "s2"}})
+    assert drop_constant_fields(varying) == varying

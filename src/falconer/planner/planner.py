@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from falconer.core.errors import InputError
 from falconer.llm.base import ChatRequest, ChatResponse, Message
 from falconer.llm.client import LLMClient
 from falconer.llm.structured import InvalidOutputError, extract_json
+from falconer.plan.expressions import evaluate
 from falconer.plan.schema import Plan, PlanValidationError
 
 TEMPLATE = "plan_v1"
@@ -39,9 +41,30 @@ def _resource(name: str) -> str:
 
 def _parse_plan(response: ChatResponse) -> Plan:
     try:
-        return use_dangling_labels_as_filter(Plan.parse(extract_json(response.text)))
+        plan = use_dangling_labels_as_filter(Plan.parse(extract_json(response.text)))
+        return drop_constant_fields(plan)
     except (PlanValidationError, ValueError) as error:
         raise InvalidOutputError(str(error)) from None
+
+
+def drop_constant_fields(plan: Plan) -> Plan:
+    """A label field that the filter already fixes (every output document has the same
+    answer) carries no information: "find the negative reviews" outputs the documents."""
+    expression = plan.filter_expression
+    if expression is None:
+        return plan
+    labels = [s.id for s in plan.steps if s.op == "get_label"]
+    passing = [
+        dict(zip(labels, values, strict=True))
+        for values in itertools.product([False, True], repeat=len(labels))
+        if evaluate(expression, dict(zip(labels, values, strict=True)))
+    ]
+    fields = {
+        name: step
+        for name, step in plan.fields.items()
+        if step not in labels or len({row[step] for row in passing}) > 1
+    }
+    return plan if fields == plan.fields else Plan.parse({**plan.to_neutral(), "fields": fields})
 
 
 def use_dangling_labels_as_filter(plan: Plan) -> Plan:
