@@ -33,10 +33,13 @@ def test_demo_annotates_trains_executes_and_reports(tmp_path: Path) -> None:
     labels = results[results["field"] == "about_music"]
     assert len(labels) == 1696 and set(labels["model"]) == {"proxy"}
     texts = {d.id: d.text for d in bundled_corpus()}
-    for row in results[results["kind"] == "span"].itertuples():
-        assert texts[row.doc_id][row.start : row.end] == row.text
-    count = duckdb.sql(f"select count(*) from '{report.outputs['parquet']}'").fetchone()
-    assert count is not None and count[0] == len(results)
+    spans = results[results["kind"] == "span"]
+    for doc_id, start, end, text in zip(
+        spans.doc_id, spans.start, spans.end, spans.text, strict=True
+    ):
+        assert texts[doc_id][int(start) : int(end)] == text
+    count = duckdb.sql(f"select count(*) from '{report.outputs['parquet']}'").fetchall()
+    assert count == [(len(results),)]
     saved = json.loads(Path(report.outputs["report"]).read_text())
     assert saved["execute_docs_per_second"] > 0
     assert (tmp_path / "run" / "proxy" / "proxy.json").is_file()
