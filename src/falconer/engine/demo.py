@@ -101,10 +101,10 @@ class Demo:
     ) -> dict[str, AnnotationRun]:
         backend = create_backend(self.llm, threads=self.threads or 2, slots=2)
         cache = ResponseCache(default_cache_path()) if self.use_cache else None
-        annotator = Annotator(LLMClient(backend, cache=cache))
         sample = sample_random(docs, self.n_annotate, self.seed)
         runs = {}
         for step in steps:
+            annotator = Annotator(LLMClient(backend, cache=cache))  # its own usage meter
             self.log(f"annotating {len(sample)} documents for '{step.instruction}' with {self.llm}")
             run = asyncio.run(annotator.annotate(step.instruction, step.kind, sample))
             save_run(run, self.output / "annotations" / f"{step.field}.jsonl")
