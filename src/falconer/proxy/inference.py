@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from falconer.core.results import LabelResult, SpanResult
 from falconer.proxy.batching import collate, length_sorted_batches
 from falconer.proxy.config import ProxyConfig
 from falconer.proxy.decoding import aggregate_label, decode_spans, merge_word_probabilities
-from falconer.proxy.encoding import Encoded, Window
+from falconer.proxy.encoding import Encoded, Window, encode
 from falconer.proxy.model import ProxyModel
 from falconer.proxy.runtimes import Runtime, TorchRuntime
 
@@ -42,6 +43,22 @@ def predict_windows(
         if on_batch is not None:
             on_batch(len(indices))
     return WindowPredictions(labels, tags)
+
+
+def predict_texts(
+    runtime: Runtime | ProxyModel,
+    tokenizer: Any,
+    config: ProxyConfig,
+    instruction: str,
+    texts: Sequence[str],
+    batch_size: int = 64,
+) -> tuple[Encoded, WindowPredictions]:
+    """Window every text under one instruction and run the network over the windows."""
+    encoded = encode(
+        tokenizer, [instruction] * len(texts), list(texts), config.max_length, config.stride
+    )
+    pad_id = int(tokenizer.pad_token_id or 0)
+    return encoded, predict_windows(runtime, encoded.windows, pad_id, batch_size)
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

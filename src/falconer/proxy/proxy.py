@@ -19,7 +19,7 @@ from falconer.proxy.backbones import quiet_transformers, resolve_backbone
 from falconer.proxy.batching import collate
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode
-from falconer.proxy.inference import WindowPredictions, labels_from, predict_windows, spans_from
+from falconer.proxy.inference import WindowPredictions, labels_from, predict_texts, spans_from
 from falconer.proxy.model import ProxyModel
 from falconer.proxy.runtimes import (
     OnnxRuntime,
@@ -194,17 +194,9 @@ class Proxy:
             raise InputError("texts must be a list of strings, not one string")
         if not instruction.strip():
             raise InputError("instruction is empty")
-        encoded = encode(
-            self.tokenizer,
-            [instruction] * len(texts),
-            list(texts),
-            self.config.max_length,
-            self.config.stride,
+        return predict_texts(
+            runtime or self.runtime, self.tokenizer, self.config, instruction, texts, batch_size
         )
-        predictions = predict_windows(
-            runtime or self.runtime, encoded.windows, self._pad_id, batch_size
-        )
-        return encoded, predictions
 
 
 def set_threads(threads: int | None) -> None:

@@ -28,7 +28,7 @@ from falconer.proxy.augment import replace_mentions
 from falconer.proxy.batching import collate, tag_targets
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode, word_tags
-from falconer.proxy.inference import WindowPredictions, labels_from, predict_windows, spans_from
+from falconer.proxy.inference import WindowPredictions, labels_from, predict_texts, spans_from
 from falconer.proxy.model import ProxyModel
 
 Progress = Callable[[str, int, int], None]
@@ -326,15 +326,7 @@ class Trainer:
         return score
 
     def _predict(self, instruction: str, texts: Sequence[str]) -> tuple[Encoded, WindowPredictions]:
-        encoded = encode(
-            self.tokenizer,
-            [instruction] * len(texts),
-            texts,
-            self.proxy_config.max_length,
-            self.proxy_config.stride,
-        )
-        predictions = predict_windows(self.model, encoded.windows, self.tokenizer.pad_token_id, 64)
-        return encoded, predictions
+        return predict_texts(self.model, self.tokenizer, self.proxy_config, instruction, texts)
 
     def _score(self, task: TaskData, dev: Sequence[Example]) -> float:
         texts = [e.text for e in dev]
