@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from falconer.engine.corpus import bundled_corpus
-from falconer.engine.demo import DEMO_STEPS, Demo
+from falconer.engine.demo import DEMO_PLAN, run_demo
+from falconer.engine.mine import MineOptions
 
 pytestmark = pytest.mark.slow
 
@@ -22,14 +23,15 @@ def test_bundled_corpus_is_the_wikigold_sentences() -> None:
 
 
 def test_demo_annotates_trains_executes_and_reports(tmp_path: Path) -> None:
-    report = Demo(tmp_path / "run", n_annotate=8, min_steps=20, threads=2, log=lambda _: None).run()
-    assert report.corpus_documents == 1696
-    assert [s["field"] for s in report.steps] == [s.field for s in DEMO_STEPS]
+    options = MineOptions(n_annotate=8, min_steps=20, threads=2)
+    report = run_demo(tmp_path / "run", options, log=lambda _: None)
+    assert report.execute["documents"] == 1696
+    assert [s["id"] for s in report.steps] == [s.id for s in DEMO_PLAN.steps]
     for step in report.steps:
-        annotation = step["annotation"]
-        assert annotation["annotated"] + annotation["failed"] == 8
-    assert set(report.seconds) == {"annotate", "train", "execute"}
-    results = pd.read_parquet(report.outputs["parquet"])
+        assert step["annotated"] + step["failed"] == 8
+    assert set(report.seconds) == {"plan", "annotate", "train", "execute"}
+    assert report.usage["annotate"]["calls"] + report.usage["annotate"]["cache_hits"] > 0
+    results = pd.read_parquet(report.outputs["results"])
     labels = results[results["field"] == "about_music"]
     assert len(labels) == 1696 and set(labels["model"]) == {"proxy"}
     texts = {d.id: d.text for d in bundled_corpus()}
@@ -38,8 +40,9 @@ def test_demo_annotates_trains_executes_and_reports(tmp_path: Path) -> None:
         spans.doc_id, spans.start, spans.end, spans.text, strict=True
     ):
         assert texts[doc_id][int(start) : int(end)] == text
-    count = duckdb.sql(f"select count(*) from '{report.outputs['parquet']}'").fetchall()
+    count = duckdb.sql(f"select count(*) from '{report.outputs['results']}'").fetchall()
     assert count == [(len(results),)]
     saved = json.loads(Path(report.outputs["report"]).read_text())
-    assert saved["execute_docs_per_second"] > 0
+    assert saved["execute"]["docs_per_second"] > 0
+    assert "# Falconer run" in Path(report.outputs["report_markdown"]).read_text()
     assert (tmp_path / "run" / "proxy" / "proxy.json").is_file()

@@ -113,18 +113,29 @@ class Annotator:
         )
 
     async def annotate(
-        self, instruction: str, kind: Kind, docs: Sequence[Document]
+        self,
+        instruction: str,
+        kind: Kind,
+        docs: Sequence[Document],
+        progress: Callable[[int, int], None] | None = None,
     ) -> AnnotationRun:
+        """Annotate every document; `progress(done, total)` after each one finishes."""
         if kind not in KINDS:
             raise InputError(f"kind must be one of {KINDS}, got {kind!r}")
         if not instruction.strip():
             raise InputError("instruction is empty")
         started = time.perf_counter()
         gate = asyncio.Semaphore(self.concurrency)
+        done = 0
 
         async def one(doc: Document) -> Annotation | Failure:
+            nonlocal done
             async with gate:
-                return await self._annotate_one(instruction, kind, doc)
+                outcome = await self._annotate_one(instruction, kind, doc)
+            done += 1
+            if progress is not None:
+                progress(done, len(docs))
+            return outcome
 
         outcomes = await asyncio.gather(*(one(doc) for doc in docs))
         run = AnnotationRun(instruction, kind)

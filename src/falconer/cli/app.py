@@ -8,6 +8,7 @@ from falconer import __version__
 from falconer.cli.annotate import annotate, bench_annotator
 from falconer.cli.bench import bench_app
 from falconer.cli.demo import demo
+from falconer.cli.mine import apply, mine
 from falconer.cli.plan import plan
 
 app = typer.Typer(
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)
+app.command("mine")(mine)
+app.command("apply")(apply)
 app.command("annotate")(annotate)
 app.command("plan")(plan)
 bench_app.command("annotator")(bench_annotator)

@@ -10,23 +10,36 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 StepCallback = Callable[[str, int, int], None]
+
+
+class RateColumn(ProgressColumn):
+    """Items per second (documents, calls or training steps) over the recent past."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
 
 
 @contextmanager
 def training_progress(console: Console | None = None) -> Iterator[StepCallback]:
     """A callback `(stage, step, total)` that drives one bar per stage, with ETA."""
     bars: dict[str, TaskID] = {}
+    last: dict[str, int] = {}  # a stage starting over (a new training round) gets a new bar
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
@@ -34,10 +47,11 @@ def training_progress(console: Console | None = None) -> Iterator[StepCallback]:
     ) as progress:
 
         def update(stage: str, step: int, total: int) -> None:
-            if stage not in bars or step == 1:
+            if stage not in bars or step < last[stage]:
                 if stage in bars:
                     progress.remove_task(bars[stage])
                 bars[stage] = progress.add_task(stage, total=total)
+            last[stage] = step
             progress.update(bars[stage], completed=step, total=total)
 
         yield update

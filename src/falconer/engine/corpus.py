@@ -1,15 +1,273 @@
-"""The corpus bundled with the package (CC-BY 4.0 WikiGold sentences, see data/README.md)."""
+"""Corpora read as streams: JSONL, CSV, Parquet, or a folder of them and of .txt files.
+
+A corpus of any size is read one record at a time, in a fixed order, so a run can count
+records to resume from. A row that cannot be used (invalid JSON, bytes that are not UTF-8,
+no text field, empty or enormous text) becomes a `Reject` naming its file and line; the
+stream goes on. Offsets of results index into the text exactly as read here.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
+import random
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
 
 from falconer.core.documents import Document
+from falconer.core.errors import InputError
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+CSV_SUFFIXES = (".csv", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+TEXT_SUFFIXES = (".txt",)
+SUPPORTED = JSONL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES + TEXT_SUFFIXES
+DEFAULT_MAX_CHARS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record that was skipped, and why; `line` is 1-based (a row number for Parquet)."""
+
+    source: str
+    line: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "line": self.line, "reason": self.reason}
+
+
+Record = Document | Reject
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """Where the documents are and which fields hold their text and id."""
+
+    path: Path
+    text_field: str = "text"
+    id_field: str = "id"
+    max_chars: int = DEFAULT_MAX_CHARS
+
+    def __post_init__(self) -> None:
+        if not self.path.exists():
+            raise InputError(f"corpus not found: {self.path}")
+        if not self.files():
+            raise InputError(
+                f"{self.path}: no corpus files (supported: {', '.join(SUPPORTED)}, or a folder)"
+            )
+
+    def files(self) -> list[Path]:
+        if self.path.is_file():
+            return [self.path]
+        return sorted(
+            p for p in self.path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED
+        )
+
+    def fingerprint(self) -> list[list[Any]]:
+        """Name, size and modification time of every file: a resumed run must read the same."""
+        return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files()]
+
+    def records(self) -> Iterator[Record]:
+        for path in self.files():
+            yield from _read_file(path, self)
+
+    def documents(self) -> Iterator[Document]:
+        return (r for r in self.records() if isinstance(r, Document))
+
+    def count(self) -> int:
+        """Records in the corpus (documents and rejects), cheaply, for progress and ETA."""
+        return sum(_count_file(path, self) for path in self.files())
+
+
+def bundled_corpus_path() -> Path:
+    """The CC-BY 4.0 WikiGold sentences shipped with the package (see data/README.md)."""
+    return Path(str(resources.files("falconer") / "data" / "wikigold.jsonl"))
 
 
 def bundled_corpus() -> list[Document]:
-    source = resources.files("falconer") / "data" / "wikigold.jsonl"
-    with source.open(encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines if line.strip()]
-    return [Document(str(row["id"]), row["text"]) for row in rows]
+    return list(Corpus(bundled_corpus_path()).documents())
+
+
+def _read_file(path: Path, corpus: Corpus) -> Iterator[Record]:
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return _read_jsonl(path, corpus)
+    if suffix in CSV_SUFFIXES:
+        return _read_csv(path, corpus)
+    if suffix in PARQUET_SUFFIXES:
+        return _read_parquet(path, corpus)
+    return _read_text_file(path, corpus)
+
+
+def _count_file(path: Path, corpus: Corpus) -> int:
+    suffix = path.suffix.lower()
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (OSError, ValueError):
+            return 1
+    if suffix in TEXT_SUFFIXES:
+        return 1
+    if suffix in CSV_SUFFIXES:
+        return sum(1 for _ in _read_csv(path, corpus))
+    count = 0
+    with path.open("rb") as stream:
+        for line in stream:
+            count += bool(line.strip())
+    return count
+
+
+def _document(source: Path, line: int, text: Any, doc_id: Any, corpus: Corpus) -> Record:
+    name = str(source)
+    if text is None:
+        return Reject(name, line, f"no {corpus.text_field!r} value")
+    if not isinstance(text, str):
+        return Reject(name, line, f"{corpus.text_field!r} is {type(text).__name__}, not text")
+    if not text.strip():
+        return Reject(name, line, "empty text")
+    if len(text) > corpus.max_chars:
+        return Reject(
+            name,
+            line,
+            f"text is {len(text):,} characters, more than the limit of {corpus.max_chars:,}"
+            " (raise it with --max-chars)",
+        )
+    identifier = f"{source.name}:{line}" if doc_id is None or doc_id == "" else str(doc_id)
+    return Document(identifier, text)
+
+
+def _read_jsonl(path: Path, corpus: Corpus) -> Iterator[Record]:
+    name = str(path)
+    with path.open("rb") as stream:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.strip():
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield Reject(name, number, f"bytes that are not UTF-8 at column {error.start + 1}")
+                continue
+            try:
+                row = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as error:
+                yield Reject(name, number, f"invalid JSON: {error}")
+                continue
+            if not isinstance(row, dict):
+                yield Reject(name, number, f"a JSON {type(row).__name__}, not an object")
+                continue
+            if corpus.text_field not in row:
+                fields = ", ".join(list(row)[:10]) or "none"
+                yield Reject(name, number, f"no {corpus.text_field!r} field (fields: {fields})")
+                continue
+            yield _document(path, number, row[corpus.text_field], row.get(corpus.id_field), corpus)
+
+
+def _read_csv(path: Path, corpus: Corpus) -> Iterator[Record]:
+    name = str(path)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as stream:
+        reader = csv.reader(stream, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            return
+        if corpus.text_field not in header:
+            columns = ", ".join(header[:10])
+            yield Reject(name, 1, f"no {corpus.text_field!r} column (columns: {columns})")
+            return
+        text_at = header.index(corpus.text_field)
+        id_at = header.index(corpus.id_field) if corpus.id_field in header else None
+        line = reader.line_num
+        while True:
+            start = line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield Reject(name, start, f"malformed CSV: {error}")
+                return
+            line = reader.line_num
+            if not row:
+                continue
+            yield _csv_record(path, start, row, text_at, id_at, corpus)
+
+
+def _csv_record(
+    path: Path, line: int, row: Sequence[str], text_at: int, id_at: int | None, corpus: Corpus
+) -> Record:
+    if any(_has_undecodable(value) for value in row):
+        return Reject(str(path), line, "bytes that are not UTF-8")
+    if text_at >= len(row):
+        return Reject(str(path), line, f"row has {len(row)} values, no {corpus.text_field!r}")
+    doc_id = row[id_at] if id_at is not None and id_at < len(row) else None
+    return _document(path, line, row[text_at], doc_id, corpus)
+
+
+def _has_undecodable(value: str) -> bool:
+    return any("\udc80" <= char <= "\udcff" for char in value)
+
+
+def _read_parquet(path: Path, corpus: Corpus) -> Iterator[Record]:
+    name = str(path)
+    try:
+        table = pq.ParquetFile(path)
+    except (OSError, ValueError) as error:
+        yield Reject(name, 1, f"not a readable Parquet file: {error}")
+        return
+    columns = table.schema_arrow.names
+    if corpus.text_field not in columns:
+        yield Reject(
+            name, 1, f"no {corpus.text_field!r} column (columns: {', '.join(columns[:10])})"
+        )
+        return
+    wanted = [corpus.text_field] + ([corpus.id_field] if corpus.id_field in columns else [])
+    row = 0
+    for batch in table.iter_batches(batch_size=4096, columns=wanted):
+        texts = batch.column(corpus.text_field).to_pylist()
+        ids = batch.column(corpus.id_field).to_pylist() if len(wanted) == 2 else [None] * len(texts)
+        for text, doc_id in zip(texts, ids, strict=True):
+            row += 1
+            yield _document(path, row, text, doc_id, corpus)
+
+
+def _read_text_file(path: Path, corpus: Corpus) -> Iterator[Record]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        yield Reject(str(path), 1, f"bytes that are not UTF-8 at byte {error.start}")
+        return
+    base = corpus.path if corpus.path.is_dir() else path.parent
+    record = _document(path, 1, text, str(path.relative_to(base)), corpus)
+    yield record
+
+
+def write_jsonl(docs: Sequence[Document], path: Path) -> Path:
+    """Documents as a JSONL corpus (id, text): the format every command reads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for doc in docs:
+            out.write(json.dumps({"id": doc.id, "text": doc.text}, ensure_ascii=False) + "\n")
+    return path
+
+
+def sample_documents(corpus: Corpus, n: int, seed: int) -> list[Document]:
+    """A uniform random sample of `n` documents in one pass (reservoir sampling), so a
+    corpus larger than memory can be sampled; in corpus order, the same for the same seed."""
+    rng = random.Random(seed)
+    reservoir: list[tuple[int, Document]] = []
+    for index, doc in enumerate(corpus.documents()):
+        if len(reservoir) < n:
+            reservoir.append((index, doc))
+        else:
+            slot = rng.randrange(index + 1)
+            if slot < n:
+                reservoir[slot] = (index, doc)
+    return [doc for _, doc in sorted(reservoir, key=lambda pair: pair[0])]

@@ -1,19 +1,40 @@
-"""Result rows with provenance, written so pandas and DuckDB open them directly."""
+"""Result rows with provenance, in a schema pandas, DuckDB and Arrow read as is.
+
+One row per answer ("long" form, so any plan fits one table): a span of a span field
+(start/end/text), the value of a label field, or, for a plan with a filter, one `_kept`
+row per document the filter keeps. Every row says how sure the model was and which model
+answered (`proxy` or `llm`).
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+KEPT_FIELD = "_kept"
+
+RESULT_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("field", pa.string()),
+        ("kind", pa.string()),
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("text", pa.string()),
+        ("value", pa.bool_()),
+        ("confidence", pa.float64()),
+        ("model", pa.string()),
+    ]
+)
+COLUMNS = tuple(RESULT_SCHEMA.names)
 
 
 @dataclass(frozen=True, slots=True)
 class ResultRow:
-    """One answer: a span (start/end/text) or a label (value) of one field for one document."""
+    """One answer of one field for one document (`kind`: span, label or document)."""
 
     doc_id: str
     field: str
@@ -25,28 +46,9 @@ class ResultRow:
     confidence: float
     model: str
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
-def write_results(rows: Sequence[ResultRow], folder: Path) -> dict[str, Path]:
-    """`results.parquet` and `results.jsonl`, same rows."""
-    folder.mkdir(parents=True, exist_ok=True)
-    records = [asdict(row) for row in rows]
-    schema = pa.schema(
-        [
-            ("doc_id", pa.string()),
-            ("field", pa.string()),
-            ("kind", pa.string()),
-            ("start", pa.int64()),
-            ("end", pa.int64()),
-            ("text", pa.string()),
-            ("value", pa.bool_()),
-            ("confidence", pa.float64()),
-            ("model", pa.string()),
-        ]
-    )
-    parquet = folder / "results.parquet"
-    pq.write_table(pa.Table.from_pylist(records, schema=schema), parquet)
-    jsonl = folder / "results.jsonl"
-    with jsonl.open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return {"parquet": parquet, "jsonl": jsonl}
+
+def to_arrow(rows: Sequence[ResultRow]) -> pa.Table:
+    return pa.Table.from_pylist([row.to_dict() for row in rows], schema=RESULT_SCHEMA)

@@ -7,6 +7,7 @@ filter, duplicate ids, an empty plan, a field pointing nowhere.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -99,6 +100,20 @@ class Plan(BaseModel):
         except (yaml.YAMLError, RecursionError) as error:
             raise PlanValidationError(f"plan is not valid YAML: {error}") from None
         return cls.parse(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Plan:
+        """A plan file: JSON or YAML (by suffix; anything else is tried as YAML, which reads
+        JSON too)."""
+        source = Path(path)
+        try:
+            text = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise PlanValidationError(f"cannot read plan {source}: {error}") from None
+        try:
+            return cls.from_json(text) if source.suffix == ".json" else cls.from_yaml(text)
+        except PlanValidationError as error:
+            raise PlanValidationError(f"{source}: {error}") from None
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

@@ -40,6 +40,8 @@ class Proxy:
     """One instruction-conditioned encoder that answers `get_label` and `get_span` for any
     instruction it was trained on (and, less reliably, for similar ones)."""
 
+    name = "proxy"  # who answered, in results
+
     def __init__(
         self, model: ProxyModel, tokenizer: Any, config: ProxyConfig, threads: int | None = None
     ) -> None:

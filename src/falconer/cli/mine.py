@@ -1,0 +1,137 @@
+"""`falconer mine` (the whole job) and `falconer apply` (a finished run on another corpus)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from falconer.cli.progress import training_progress
+from falconer.cli.report import print_report
+from falconer.core.errors import FalconerError
+from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
+from falconer.engine.mine import MineOptions, Miner, apply_run
+from falconer.engine.report import RunReport
+from falconer.engine.sinks import FORMATS
+from falconer.llm.structured import InvalidOutputError
+from falconer.plan.schema import Plan
+
+console = Console(stderr=True)
+RESUME_HINT = "interrupted: run the same command again to resume where it stopped"
+
+INPUT = typer.Option(
+    ..., "--input", "-i", help="JSONL, CSV, Parquet, or a folder of them and of .txt files."
+)
+TEXT_FIELD = typer.Option("text", "--text-field", help="Field or column holding the text.")
+ID_FIELD = typer.Option("id", "--id-field", help="Field holding the id (else file:line).")
+MAX_CHARS = typer.Option(
+    DEFAULT_MAX_CHARS, "--max-chars", min=1, help="Longer documents are rejected."
+)
+FORMAT = typer.Option("parquet", "--format", help=f"Results format: {', '.join(FORMATS)}.")
+BATCH = typer.Option(256, "--batch-size", min=1, help="Documents per batch (and checkpoint).")
+THREADS = typer.Option(None, "--threads", min=1, help="CPU threads (proxy and embedded LLM).")
+RESTART = typer.Option(
+    False, "--restart", help="Discard an interrupted run's results and start over."
+)
+
+
+def mine(
+    instruction: str = typer.Argument(None, help="What to mine, in plain words."),
+    input_path: Path = INPUT,
+    output: Path = typer.Option(Path("falconer-run"), "--output", "-o", help="Run folder."),
+    llm: str = typer.Option("embedded", "--llm", help="embedded | gguf:PATH | openai:MODEL | ..."),
+    annotate: int = typer.Option(100, "--annotate", min=4, help="Documents annotated per step."),
+    plan_path: Path | None = typer.Option(
+        None, "--plan", help="A plan (JSON or YAML) to use instead of planning."
+    ),
+    llm_only: bool = typer.Option(
+        False, "--llm-only", help="Baseline: the LLM answers every document; no proxy."
+    ),
+    text_field: str = TEXT_FIELD,
+    id_field: str = ID_FIELD,
+    max_chars: int = MAX_CHARS,
+    output_format: str = FORMAT,
+    batch_size: int = BATCH,
+    threads: int | None = THREADS,
+    restart: bool = RESTART,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached LLM answers."),
+    backbone: str = typer.Option("default", "--backbone", help="Proxy encoder: folder or hub id."),
+    min_steps: int = typer.Option(300, "--min-steps", min=1, help="Least proxy training steps."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Plan INSTRUCTION, annotate a sample of the corpus for every step with the LLM, train one
+    proxy, run it over the whole corpus, and write results and a report to the run folder.
+    Rerun the same command after an interruption to resume."""
+    if output_format not in FORMATS:
+        raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
+    options = MineOptions(
+        llm=llm,
+        n_annotate=annotate,
+        seed=seed,
+        threads=threads,
+        use_cache=not no_cache,
+        min_steps=min_steps,
+        backbone=backbone,
+        output_format=output_format,
+        batch_size=batch_size,
+        restart=restart,
+    )
+
+    def job() -> RunReport:
+        corpus = Corpus(input_path, text_field, id_field, max_chars)
+        plan = Plan.load(plan_path) if plan_path is not None else None
+        if plan is None and not instruction:
+            raise typer.BadParameter("give an INSTRUCTION or --plan")
+        with training_progress(console) as progress:
+            miner = Miner(output, options, log=console.print, progress=progress)
+            if llm_only:
+                return miner.run_llm_only(corpus, instruction, plan)
+            return miner.run(corpus, instruction, plan)
+
+    print_report(console, _guarded(job))
+
+
+def apply(
+    run_dir: Path = typer.Argument(..., help="Folder of a finished `falconer mine` run."),
+    input_path: Path = INPUT,
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for the results."),
+    text_field: str = TEXT_FIELD,
+    id_field: str = ID_FIELD,
+    max_chars: int = MAX_CHARS,
+    output_format: str = FORMAT,
+    batch_size: int = BATCH,
+    threads: int | None = THREADS,
+    restart: bool = RESTART,
+) -> None:
+    """Run the plan and proxy of RUN_DIR over another corpus, with no LLM at all."""
+    if output_format not in FORMATS:
+        raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
+
+    def job() -> RunReport:
+        corpus = Corpus(input_path, text_field, id_field, max_chars)
+        with training_progress(console) as progress:
+            return apply_run(
+                run_dir,
+                corpus,
+                output,
+                output_format=output_format,
+                batch_size=batch_size,
+                restart=restart,
+                threads=threads,
+                progress=progress,
+            )
+
+    print_report(console, _guarded(job))
+
+
+def _guarded(job: Callable[[], RunReport]) -> RunReport:
+    try:
+        return job()
+    except (FalconerError, InvalidOutputError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print(f"[yellow]{RESUME_HINT}[/yellow]")
+        raise typer.Exit(130) from None

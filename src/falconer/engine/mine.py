@@ -1,0 +1,379 @@
+"""`mine`: an instruction and a corpus in, structured results and a report out.
+
+plan -> annotate a sample for every step (LLM) -> train one proxy for all steps -> execute
+over the whole corpus (proxy) -> report. Each stage leaves its product in the run folder
+(plan.json, annotations/, proxy/, results, checkpoint) and reuses it when it is already
+there and still fits, so rerunning a crashed or interrupted command resumes it. `apply`
+reuses a finished run's plan and proxy on another corpus without any LLM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from falconer.annotator.annotator import Annotator
+from falconer.annotator.records import AnnotationRun, load_run, save_run
+from falconer.core.documents import Document
+from falconer.core.errors import InputError
+from falconer.core.metrics import score_labels, score_spans
+from falconer.core.tasks import Example, TaskData
+from falconer.engine.answerers import LLMAnswerer
+from falconer.engine.corpus import Corpus, sample_documents
+from falconer.engine.execution import Execution, ExecutionReport
+from falconer.engine.executor import Answerer
+from falconer.engine.report import RunReport, total_usage
+from falconer.engine.sinks import write_atomically
+from falconer.llm.base import LLMBackend
+from falconer.llm.cache import ResponseCache, default_cache_path
+from falconer.llm.client import LLMClient
+from falconer.llm.registry import create_backend
+from falconer.plan.schema import Plan, Step
+from falconer.planner import Planner
+from falconer.proxy import Proxy, TrainConfig
+
+Log = Callable[[str], None]
+Progress = Callable[[str, int, int], None]
+PLAN_FILE = "plan.json"
+PROXY_DIR = "proxy"
+TRAINING_FILE = "training.json"
+
+
+@dataclass
+class MineOptions:
+    llm: str = "embedded"
+    n_annotate: int = 100
+    held_out: float = 0.25
+    seed: int = 0
+    threads: int | None = None
+    use_cache: bool = True
+    min_steps: int = 300
+    backbone: str = "default"
+    output_format: str = "parquet"
+    batch_size: int = 256
+    restart: bool = False
+    verify_spans: bool = False
+
+
+class Miner:
+    """One run folder, one corpus: `run` does (or resumes) the whole job."""
+
+    def __init__(
+        self,
+        output: Path,
+        options: MineOptions | None = None,
+        log: Log = print,
+        progress: Progress | None = None,
+    ) -> None:
+        self.output = output
+        self.options = options or MineOptions()
+        self.log = log
+        self.progress = progress
+        self._backend: LLMBackend | None = None
+        if not 0 <= self.options.held_out < 1:
+            raise InputError(f"held-out share must be in [0, 1), got {self.options.held_out}")
+        if self.options.n_annotate < 4:
+            raise InputError(
+                f"annotate at least 4 documents per step, not {self.options.n_annotate}"
+            )
+
+    def run(
+        self, corpus: Corpus, instruction: str | None = None, plan: Plan | None = None
+    ) -> RunReport:
+        self.output.mkdir(parents=True, exist_ok=True)
+        seconds: dict[str, float] = {}
+        usage: dict[str, dict[str, float]] = {}
+        started = time.perf_counter()
+        sample = sample_documents(corpus, self.options.n_annotate, self.options.seed)
+        if not sample:
+            raise InputError(f"no documents in {corpus.path} (every record was rejected?)")
+        plan, plan_usage = self._plan(instruction, plan, sample)
+        seconds["plan"] = time.perf_counter() - started
+        usage["plan"] = total_usage([plan_usage])
+        started = time.perf_counter()
+        runs = self._annotate(plan, sample)
+        seconds["annotate"] = time.perf_counter() - started
+        usage["annotate"] = total_usage(run.usage for run in runs.values())
+        train, held = self._split(plan, runs)
+        started = time.perf_counter()
+        proxy = self._train(train)
+        seconds["train"] = time.perf_counter() - started
+        steps = [
+            self._step_summary(proxy, step, runs[step.id], held[step.id]) for step in plan.steps
+        ]
+        started = time.perf_counter()
+        execution = self._execute(plan, proxy, corpus)
+        seconds["execute"] = time.perf_counter() - started
+        report = RunReport(
+            "mine",
+            str(corpus.path),
+            plan.to_neutral(),
+            instruction,
+            self.options.llm,
+            steps,
+            seconds,
+            usage,
+            execution.to_dict(),
+        )
+        report.outputs = self._outputs(execution)
+        report.save(self.output)
+        return report
+
+    def run_llm_only(
+        self, corpus: Corpus, instruction: str | None = None, plan: Plan | None = None
+    ) -> RunReport:
+        """The baseline: the LLM answers every step for every document (no proxy)."""
+        self.output.mkdir(parents=True, exist_ok=True)
+        sample = sample_documents(corpus, 3, self.options.seed)
+        started = time.perf_counter()
+        plan, plan_usage = self._plan(instruction, plan, sample)
+        seconds = {"plan": time.perf_counter() - started}
+        answerer = LLMAnswerer(self._annotator())
+        started = time.perf_counter()
+        execution = self._execute(plan, answerer, corpus)
+        seconds["execute"] = time.perf_counter() - started
+        usage = {
+            "plan": total_usage([plan_usage]),
+            "execute": total_usage([answerer.annotator.client.meter.report()]),
+        }
+        report = RunReport(
+            "llm-only",
+            str(corpus.path),
+            plan.to_neutral(),
+            instruction,
+            self.options.llm,
+            [],
+            seconds,
+            usage,
+            execution.to_dict(),
+        )
+        report.execute["llm_failures"] = len(answerer.failures)
+        report.outputs = self._outputs(execution)
+        report.save(self.output)
+        return report
+
+    # stages ---------------------------------------------------------------------------
+
+    def _plan(
+        self, instruction: str | None, plan: Plan | None, sample: Sequence[Document]
+    ) -> tuple[Plan, dict[str, Any]]:
+        path = self.output / PLAN_FILE
+        if plan is not None:
+            write_atomically(path, plan.to_json())
+            return plan, {}
+        if instruction is None or not instruction.strip():
+            raise InputError("give an instruction or a plan")
+        saved = self.output / "instruction.txt"
+        if path.is_file() and saved.is_file() and saved.read_text() == instruction:
+            self.log(f"reusing the plan in {path}")
+            return Plan.from_json(path.read_text()), {}
+        self.log(f"planning with {self.options.llm}")
+        planner = Planner(self._client())
+        result = planner.plan_sync(instruction, [d.text for d in sample[:3]])
+        write_atomically(path, result.plan.to_json())
+        write_atomically(saved, instruction)
+        self.log(result.plan.to_yaml())
+        return result.plan, result.usage
+
+    def _annotate(self, plan: Plan, sample: Sequence[Document]) -> dict[str, AnnotationRun]:
+        runs = {}
+        for step in plan.steps:
+            path = self.output / "annotations" / f"{step.id}.jsonl"
+            reused = _reusable_run(path, step, sample)
+            if reused is not None:
+                self.log(f"reusing {len(reused.annotations)} annotations in {path}")
+                runs[step.id] = reused
+                continue
+            self.log(f"annotating {len(sample)} documents for {step.id}: {step.instruction!r}")
+            stage = f"annotate {step.id}"
+
+            def tick(done: int, total: int, stage: str = stage) -> None:
+                if self.progress:
+                    self.progress(stage, done, total)
+
+            run = asyncio.run(self._annotator().annotate(step.instruction, step.kind, sample, tick))  # type: ignore[arg-type]
+            if not run.annotations:
+                reasons = sorted({f.reason for f in run.failures})[:3]
+                raise InputError(f"the LLM annotated none of the sample for {step.id}: {reasons}")
+            save_run(run, path)
+            self.log(f"  {len(run.annotations)} annotated, {len(run.failures)} failed")
+            runs[step.id] = run
+        return runs
+
+    def _split(
+        self, plan: Plan, runs: dict[str, AnnotationRun]
+    ) -> tuple[list[TaskData], dict[str, list[Example]]]:
+        """Hold a share of each step's annotations out of training, to measure agreement."""
+        train, held = [], {}
+        for step in plan.steps:
+            run = runs[step.id]
+            examples = [a.example() for a in run.annotations]
+            random.Random(self.options.seed).shuffle(examples)
+            cut = round(len(examples) * self.options.held_out)
+            held[step.id] = examples[:cut]
+            train.append(TaskData(step.instruction, step.kind, examples[cut:]))  # type: ignore[arg-type]
+        return train, held
+
+    def _train(self, tasks: list[TaskData]) -> Proxy:
+        folder = self.output / PROXY_DIR
+        config = TrainConfig(
+            seed=self.options.seed, threads=self.options.threads, min_steps=self.options.min_steps
+        )
+        fingerprint = _fingerprint(self.options.backbone, config.to_dict(), tasks)
+        record = self.output / TRAINING_FILE
+        if (folder / "proxy.json").is_file() and _recorded_fingerprint(record) == fingerprint:
+            self.log(f"reusing the proxy in {folder}")
+            return Proxy.from_pretrained(folder, threads=self.options.threads)
+        self.log(f"training one proxy for {len(tasks)} steps on {self.options.backbone!r}")
+        proxy = Proxy.from_pretrained(self.options.backbone, threads=self.options.threads)
+        train_report = proxy.fit(tasks, config=config, progress=self.progress)
+        proxy.save_pretrained(folder)
+        details = {"fingerprint": fingerprint, "report": train_report.to_dict()}
+        write_atomically(record, json.dumps(details, indent=2, default=str))
+        return proxy
+
+    def _step_summary(
+        self, proxy: Proxy, step: Step, run: AnnotationRun, held: list[Example]
+    ) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "id": step.id,
+            "op": step.op,
+            "instruction": step.instruction,
+            "annotated": len(run.annotations),
+            "failed": len(run.failures),
+            "failure_reasons": sorted({f.reason for f in run.failures})[:5],
+            "held_out": len(held),
+            "agreement": {},
+        }
+        if held:
+            summary["agreement"] = agreement(proxy, step, held)
+        return summary
+
+    def _execute(self, plan: Plan, answerer: Answerer, corpus: Corpus) -> ExecutionReport:
+        self.log(f"executing the plan over {corpus.path} with the {answerer.name}")
+        return Execution(
+            plan,
+            answerer,
+            corpus,
+            self.output,
+            self.options.output_format,
+            self.options.batch_size,
+            self.options.restart,
+            self.progress,
+        ).run()
+
+    def _outputs(self, execution: ExecutionReport) -> dict[str, str]:
+        outputs = {
+            "results": execution.results,
+            "rejects": execution.rejects,
+            "plan": str(self.output / PLAN_FILE),
+        }
+        if (self.output / PROXY_DIR).is_dir():
+            outputs["proxy"] = str(self.output / PROXY_DIR)
+        if (self.output / "annotations").is_dir():
+            outputs["annotations"] = str(self.output / "annotations")
+        return outputs
+
+    # LLM ------------------------------------------------------------------------------
+
+    def _client(self) -> LLMClient:
+        if self._backend is None:
+            self._backend = create_backend(
+                self.options.llm, threads=self.options.threads or 2, slots=2
+            )
+        cache = ResponseCache(default_cache_path()) if self.options.use_cache else None
+        return LLMClient(self._backend, cache=cache)
+
+    def _annotator(self) -> Annotator:
+        """A fresh annotator (and usage meter) for each step, so costs are reported per step."""
+        return Annotator(self._client(), verify_spans=self.options.verify_spans)
+
+
+def agreement(proxy: Proxy, step: Step, held: Sequence[Example]) -> dict[str, float]:
+    """How often the proxy gives the LLM's answer on annotations it was not trained on."""
+    texts = [e.text for e in held]
+    if step.op == "get_label":
+        predicted = [r.value for r in proxy.get_label(texts, step.instruction)]
+        scores = score_labels(predicted, [bool(e.label) for e in held])
+        return {"accuracy": round(scores.accuracy, 4), "f1_true": round(scores.f1, 4)}
+    spans = [r.spans for r in proxy.get_span(texts, step.instruction)]
+    span_scores = score_spans(spans, [e.spans or () for e in held])
+    return {"exact_f1": round(span_scores.f1, 4), "lenient_f1": round(span_scores.lenient_f1, 4)}
+
+
+def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
+    """A saved annotation run of this very step over this very sample, if there is one."""
+    if not path.is_file():
+        return None
+    try:
+        run = load_run(path)
+    except (InputError, ValueError, KeyError):
+        return None
+    ids = sorted([a.doc_id for a in run.annotations] + [f.doc_id for f in run.failures])
+    fits = run.instruction == step.instruction and run.kind == step.kind
+    return run if fits and ids == sorted(d.id for d in sample) else None
+
+
+def _recorded_fingerprint(record: Path) -> str | None:
+    if not record.is_file():
+        return None
+    return str(json.loads(record.read_text()).get("fingerprint"))
+
+
+def _fingerprint(backbone: str, config: dict[str, Any], tasks: Sequence[TaskData]) -> str:
+    material = [backbone, config] + [
+        [
+            t.instruction,
+            t.kind,
+            [[e.text, e.label, [list(s.key) for s in e.spans or ()]] for e in t.examples],
+        ]
+        for t in tasks
+    ]
+    return hashlib.sha256(json.dumps(material, default=str).encode()).hexdigest()
+
+
+def apply_run(
+    run_dir: Path,
+    corpus: Corpus,
+    output: Path,
+    *,
+    output_format: str = "parquet",
+    batch_size: int = 256,
+    restart: bool = False,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Run a finished run's plan with its proxy over another corpus: no LLM involved."""
+    plan_path, proxy_path = run_dir / PLAN_FILE, run_dir / PROXY_DIR
+    if not plan_path.is_file() or not (proxy_path / "proxy.json").is_file():
+        raise InputError(
+            f"{run_dir} is not a finished run folder (needs {PLAN_FILE} and {PROXY_DIR}/)"
+        )
+    plan = Plan.from_json(plan_path.read_text())
+    proxy = Proxy.from_pretrained(proxy_path, threads=threads)
+    started = time.perf_counter()
+    execution = Execution(
+        plan, proxy, corpus, output, output_format, batch_size, restart, progress
+    ).run()
+    report = RunReport(
+        "apply",
+        str(corpus.path),
+        plan.to_neutral(),
+        seconds={"execute": time.perf_counter() - started},
+        execute=execution.to_dict(),
+    )
+    report.outputs = {
+        "results": execution.results,
+        "rejects": execution.rejects,
+        "plan": str(plan_path),
+        "proxy": str(proxy_path),
+    }
+    report.save(output)
+    return report

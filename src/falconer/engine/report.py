@@ -1,0 +1,115 @@
+"""The run report: what was planned, annotated and learnt, how well the proxy agrees with the
+LLM, what the LLM cost and how fast each stage ran. Saved as JSON and as Markdown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from falconer.engine.sinks import write_atomically
+
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+_USAGE_FIELDS = (
+    "calls",
+    "cache_hits",
+    "retries",
+    "repairs",
+    "failures",
+    "prompt_tokens",
+    "completion_tokens",
+    "seconds",
+    "cost_usd",
+)
+
+
+@dataclass
+class RunReport:
+    mode: str  # "mine", "llm-only" or "apply"
+    corpus: str
+    plan: dict[str, Any]
+    instruction: str | None = None
+    llm: str | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    usage: dict[str, dict[str, float]] = field(default_factory=dict)
+    execute: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, folder: Path) -> dict[str, str]:
+        self.outputs["report"] = str(folder / REPORT_JSON)
+        self.outputs["report_markdown"] = str(folder / REPORT_MD)
+        write_atomically(folder / REPORT_JSON, json.dumps(self.to_dict(), indent=2))
+        write_atomically(folder / REPORT_MD, self.markdown())
+        return self.outputs
+
+    def markdown(self) -> str:
+        lines = [f"# Falconer run ({self.mode})", ""]
+        if self.instruction:
+            lines += [f"Instruction: {self.instruction}", ""]
+        lines += [f"Corpus: `{self.corpus}`", f"LLM: {self.llm or 'none'}", ""]
+        lines += ["## Plan", "", "```json", json.dumps(self.plan, indent=2), "```", ""]
+        if self.steps:
+            lines += [
+                "## Steps",
+                "",
+                "| step | op | annotated | failed | held out | proxy vs LLM |",
+                "|---|---|---|---|---|---|",
+            ]
+            for step in self.steps:
+                agreement = ", ".join(f"{k} {v:.3f}" for k, v in step.get("agreement", {}).items())
+                lines.append(
+                    f"| {step['id']} | {step['op']} | {step.get('annotated', '-')} | "
+                    f"{step.get('failed', '-')} | {step.get('held_out', '-')} | "
+                    f"{agreement or '-'} |"
+                )
+            lines.append("")
+        lines += [
+            "## Cost and time",
+            "",
+            "| stage | seconds | LLM calls | tokens | $ |",
+            "|---|---|---|---|---|",
+        ]
+        for stage, seconds in self.seconds.items():
+            usage = self.usage.get(stage, {})
+            tokens = int(usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0))
+            lines.append(
+                f"| {stage} | {seconds:.1f} | {int(usage.get('calls', 0))} | {tokens} | "
+                f"{usage.get('cost_usd', 0.0):.4f} |"
+            )
+        lines.append("")
+        if self.execute:
+            run = self.execute
+            lines += [
+                "## Execution",
+                "",
+                f"{run['documents']} documents read, {run['rejected']} rejected "
+                f"({_reasons(run.get('reject_reasons', {}))}), {run['kept']} kept by the "
+                f"filter, {run['rows']} result rows, {run['docs_per_second']} documents/s "
+                f"({run['model']}).",
+                "",
+            ]
+            asked = ", ".join(f"{k}: {v}" for k, v in run.get("asked", {}).items())
+            lines += [f"Documents asked per step: {asked}.", ""]
+        lines += ["## Outputs", ""] + [f"- {name}: `{path}`" for name, path in self.outputs.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _reasons(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{reason}: {count}" for reason, count in counts.items()) or "none"
+
+
+def total_usage(reports: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str, float]:
+    """Sum the per-stage usage reports of several LLM clients into one row."""
+    total = dict.fromkeys(_USAGE_FIELDS, 0.0)
+    for report in reports:
+        for usage in report.values():
+            for name in _USAGE_FIELDS:
+                total[name] += float(usage.get(name, 0))
+    return {name: round(value, 6) for name, value in total.items()}

@@ -1,0 +1,196 @@
+"""The execute stage: short circuits, every output format, resume after a crash, rejects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from falconer.core.documents import Document
+from falconer.core.errors import InputError
+from falconer.core.results import LabelResult, SpanResult
+from falconer.engine.corpus import Corpus, write_jsonl
+from falconer.engine.execution import Execution
+from falconer.engine.executor import PlanExecutor
+from falconer.engine.sinks import FORMATS
+from falconer.plan.schema import Plan
+from falconer.proxy import Proxy
+
+pytestmark = pytest.mark.slow
+
+
+class CountingProxy:
+    """The real proxy, with a record of which texts each instruction was asked about."""
+
+    name = "proxy"
+
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.asked: dict[str, list[str]] = {}
+
+    def get_label(self, texts: Sequence[str], instruction: str) -> list[LabelResult]:
+        self.asked.setdefault(instruction, []).extend(texts)
+        return self.proxy.get_label(texts, instruction)
+
+    def get_span(self, texts: Sequence[str], instruction: str) -> list[SpanResult]:
+        self.asked.setdefault(instruction, []).extend(texts)
+        return self.proxy.get_span(texts, instruction)
+
+
+def _docs(bench_dir: Path, n: int) -> list[Document]:
+    rows = [
+        json.loads(line) for line in (bench_dir / "tasks" / "sst2-positive" / "test.jsonl").open()
+    ]
+    return [Document(str(row["id"]), row["text"]) for row in rows[:n]]
+
+
+def test_span_steps_run_only_on_documents_the_filter_keeps(
+    small_proxy: Proxy, bench_dir: Path, plan: Plan, instructions: tuple[str, str]
+) -> None:
+    sentiment, people = instructions
+    docs = _docs(bench_dir, 80)
+    answerer = CountingProxy(small_proxy)
+    outcome = PlanExecutor(plan, answerer).run(docs)
+    labels = small_proxy.get_label([d.text for d in docs], sentiment)
+    positive = [d.text for d, r in zip(docs, labels, strict=True) if r.value]
+    assert 0 < len(positive) < len(docs), "the test needs a filter that keeps some, not all"
+    assert answerer.asked[sentiment] == [d.text for d in docs]
+    assert answerer.asked[people] == positive
+    assert outcome.kept == len(positive)
+    assert outcome.asked == {"positive": len(docs), "people": len(positive)}
+    kept_rows = [r for r in outcome.rows if r.field == "_kept"]
+    assert len(kept_rows) == len(positive)
+
+
+def test_and_asks_the_second_step_only_where_the_first_holds_and_or_where_it_fails(
+    small_proxy: Proxy, bench_dir: Path, instructions: tuple[str, str]
+) -> None:
+    sentiment = instructions[0]
+    docs = _docs(bench_dir, 60)
+    other = "Is this review about the acting?"
+    steps = [
+        {"id": "a", "op": "get_label", "instruction": sentiment},
+        {"id": "b", "op": "get_label", "instruction": other},
+    ]
+    first = [r.value for r in small_proxy.get_label([d.text for d in docs], sentiment)]
+    for expression, expected in (("a and b", sum(first)), ("a or b", len(docs) - sum(first))):
+        answerer = CountingProxy(small_proxy)
+        plan = Plan.parse({"steps": steps, "filter": expression})
+        PlanExecutor(plan, answerer).run(docs)
+        assert len(answerer.asked.get(other, [])) == expected, expression
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_every_output_format_holds_the_same_rows_with_exact_offsets(
+    small_proxy: Proxy, bench_dir: Path, tmp_path: Path, output_format: str, plan: Plan
+) -> None:
+    docs = _docs(bench_dir, 50)
+    corpus = Corpus(write_jsonl(docs, tmp_path / "corpus.jsonl"))
+    report = Execution(
+        plan, small_proxy, corpus, tmp_path / "out", output_format, batch_size=16
+    ).run()
+    assert report.documents == 50 and report.rejected == 0
+    frame = _read(Path(report.results), output_format)
+    assert len(frame) == report.rows
+    assert set(frame["model"]) <= {"proxy"}
+    texts = {d.id: d.text for d in docs}
+    spans = frame[frame["kind"] == "span"]
+    for doc_id, start, end, text in zip(
+        spans.doc_id, spans.start, spans.end, spans.text, strict=True
+    ):
+        assert texts[doc_id][int(start) : int(end)] == text
+    assert sorted(frame[frame["field"] == "_kept"]["doc_id"]) == sorted(set(frame["doc_id"]))
+
+
+def _read(path: Path, output_format: str) -> pd.DataFrame:
+    if output_format == "parquet":
+        return pd.read_parquet(path)
+    if output_format == "jsonl":
+        return pd.read_json(path, lines=True, dtype={"doc_id": str})
+    if output_format == "csv":
+        return pd.read_csv(path, dtype={"doc_id": str, "text": str})
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute("select * from results").df()
+
+
+def test_a_rerun_after_completion_does_no_work_and_a_different_plan_needs_restart(
+    small_proxy: Proxy, bench_dir: Path, tmp_path: Path, plan: Plan
+) -> None:
+    corpus = Corpus(write_jsonl(_docs(bench_dir, 20), tmp_path / "corpus.jsonl"))
+    first = Execution(plan, small_proxy, corpus, tmp_path / "out").run()
+    again = Execution(plan, small_proxy, corpus, tmp_path / "out").run()
+    assert again.rows == first.rows and again.resumed_at == first.records
+    other = Plan.parse({**plan.to_neutral(), "filter": "not positive"})
+    with pytest.raises(InputError, match="--restart"):
+        Execution(other, small_proxy, corpus, tmp_path / "out").run()
+    restarted = Execution(other, small_proxy, corpus, tmp_path / "out", restart=True).run()
+    assert restarted.kept == 20 - first.kept
+
+
+def test_bad_rows_go_to_the_rejects_file_with_file_and_line_and_the_run_goes_on(
+    small_proxy: Proxy, tmp_path: Path, plan: Plan
+) -> None:
+    corpus_path = tmp_path / "corpus.jsonl"
+    lines = [
+        b'{"id": "a", "text": "A wonderful, moving film."}',
+        b'{"id": "b", "text": "broken',
+        b'{"id": "c", "text": "caf\xe9 au lait"}',
+        b'{"id": "d", "body": "no text field here"}',
+        b'{"id": "e", "text": "   "}',
+        b'{"id": "f", "text": "' + b"x" * 300 + b'"}',
+        b"[1, 2]",
+        b'{"id": "g", "text": "Dull and far too long."}',
+    ]
+    corpus_path.write_bytes(b"\n".join(lines) + b"\n")
+    corpus = Corpus(corpus_path, max_chars=200)
+    report = Execution(plan, small_proxy, corpus, tmp_path / "out", "jsonl").run()
+    assert report.documents == 2 and report.rejected == 6
+    rejects = [json.loads(line) for line in Path(report.rejects).read_text().splitlines()]
+    assert [r["line"] for r in rejects] == [2, 3, 4, 5, 6, 7]
+    assert all(r["source"] == str(corpus_path) for r in rejects)
+    reasons = " | ".join(r["reason"] for r in rejects)
+    for expected in (
+        "invalid JSON",
+        "not UTF-8",
+        "no 'text' field",
+        "empty text",
+        "300 characters",
+        "not an object",
+    ):
+        assert expected in reasons
+
+
+def test_csv_parquet_and_a_folder_of_text_files_are_read_with_chosen_fields(tmp_path: Path) -> None:
+    pd.DataFrame({"review": ["Great keyboard.", ""], "key": ["k1", "k2"]}).to_csv(
+        tmp_path / "a.csv", index=False
+    )
+    pd.DataFrame({"review": ["Bad screen.", None], "key": ["p1", "p2"]}).to_parquet(
+        tmp_path / "b.parquet"
+    )
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "one.txt").write_text("Fine battery.")
+    (tmp_path / "notes" / "bad.txt").write_bytes(b"\xff\xfe broken")
+    found = list(Corpus(tmp_path, text_field="review", id_field="key").records())
+    documents = [(r.id, r.text) for r in found if isinstance(r, Document)]
+    assert documents == [
+        ("k1", "Great keyboard."),
+        ("p1", "Bad screen."),
+        ("notes/one.txt", "Fine battery."),
+    ]
+    rejected = sorted((Path(r.source).name, r.line) for r in found if not isinstance(r, Document))
+    assert rejected == [("a.csv", 3), ("b.parquet", 2), ("bad.txt", 1)]
+
+
+def test_a_missing_text_column_is_one_clear_reject_and_an_all_rejected_corpus_an_error(
+    small_proxy: Proxy, tmp_path: Path, plan: Plan
+) -> None:
+    pd.DataFrame({"body": ["x"]}).to_csv(tmp_path / "c.csv", index=False)
+    corpus = Corpus(tmp_path / "c.csv")
+    (reject,) = list(corpus.records())
+    assert "no 'text' column (columns: body)" in reject.reason
+    with pytest.raises(InputError, match="no documents"):
+        Execution(plan, small_proxy, corpus, tmp_path / "out").run()
