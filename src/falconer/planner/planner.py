@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 from falconer.core.errors import InputError
-from falconer.llm.base import ChatRequest, ChatResponse, Message
+from falconer.llm.base import ChatRequest, ChatResponse, LLMError, Message
 from falconer.llm.client import LLMClient
 from falconer.llm.structured import InvalidOutputError, extract_json
 from falconer.plan.expressions import evaluate
@@ -111,15 +111,27 @@ class Planner:
     async def plan(
         self, instruction: str, examples: Sequence[str] = (), fields: Sequence[str] = ()
     ) -> PlanResult:
+        """Plan with the corpus examples; if no valid plan comes back even after the repair
+        round, ask once more without them: small models sometimes copy from the examples
+        instead of following the request."""
         if not instruction.strip():
             raise InputError("instruction is empty")
+        try:
+            plan = await self._ask(instruction, examples, fields)
+        except LLMError:
+            if not examples:
+                raise
+            plan = await self._ask(instruction, (), fields)
+        return PlanResult(plan, self.prompt_version, self.client.meter.report())
+
+    async def _ask(self, instruction: str, examples: Sequence[str], fields: Sequence[str]) -> Plan:
         answer = await self.client.ask(
             self.request(instruction, examples, fields),
             _parse_plan,
             template_version=self.prompt_version,
             stage="plan",
         )
-        return PlanResult(answer.value, self.prompt_version, self.client.meter.report())
+        return answer.value
 
     def plan_sync(
         self, instruction: str, examples: Sequence[str] = (), fields: Sequence[str] = ()

@@ -1,0 +1,70 @@
+"""The Python API: `falconer.apply` / results as pandas in every format, primitives direct."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import falconer
+from falconer.core.documents import Document
+from falconer.engine.corpus import write_jsonl
+from falconer.engine.sinks import FORMATS
+from falconer.plan.schema import Plan
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, small_proxy_dir: Path, plan: Plan) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    shutil.copytree(small_proxy_dir, run / "proxy")
+    (run / "plan.json").write_text(plan.to_json())
+    return run
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, bench_dir: Path) -> Path:
+    lines = (bench_dir / "tasks" / "conll-persons" / "test.jsonl").read_text().splitlines()[:40]
+    docs = [Document(row["id"], row["text"]) for row in map(json.loads, lines)]
+    return write_jsonl(docs, tmp_path_factory.mktemp("corpus") / "news.jsonl")
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_results_open_in_pandas_the_same_way_from_every_format(
+    run_dir: Path, corpus: Path, tmp_path: Path, output_format: str
+) -> None:
+    result = falconer.apply(run_dir, corpus, tmp_path / "out", output_format=output_format)
+    frame = result.to_pandas()
+    assert list(frame.columns) == [
+        "doc_id",
+        "field",
+        "kind",
+        "start",
+        "end",
+        "text",
+        "value",
+        "confidence",
+        "model",
+    ]
+    assert len(frame) == result.report.execute["rows"]
+    assert str(frame["start"].dtype) == "Int64" and str(frame["value"].dtype) == "boolean"
+    reference = falconer.apply(run_dir, corpus, tmp_path / "reference").to_pandas()
+    pd.testing.assert_frame_equal(frame, reference)
+
+
+def test_get_label_and_get_span_answer_directly_from_a_proxy_folder(run_dir: Path) -> None:
+    sentiment = Plan.load(run_dir / "plan.json").steps[0].instruction
+    labels = falconer.get_label(["A gorgeous, moving film."], sentiment, proxy=run_dir / "proxy")
+    assert len(labels) == 1 and 0.0 <= labels[0].probability <= 1.0
+    text = "Ada Lovelace met Charles Babbage in London."
+    (result,) = falconer.get_span([text], "Extract the names of people.", proxy=run_dir / "proxy")
+    assert all(text[s.start : s.end] == s.text for s in result.spans)
+
+
+def test_apply_refuses_a_folder_that_is_not_a_finished_run(tmp_path: Path, corpus: Path) -> None:
+    with pytest.raises(falconer.core.errors.InputError, match="not a finished run"):
+        falconer.apply(tmp_path, corpus, tmp_path / "out")
