@@ -3,6 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
+# The HTML report is checked in a headless browser; Debian packages it (needs root).
+if ! command -v chromium-headless-shell >/dev/null && ! command -v chromium >/dev/null \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    chromium-headless-shell) >/dev/null || echo "could not install chromium-headless-shell"
+fi
 ruff check src tests
 mypy
 lint-imports

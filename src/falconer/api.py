@@ -16,15 +16,12 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
-import pyarrow.parquet as pq
 
 from falconer.core.results import LabelResult, SpanResult
 from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
 from falconer.engine.mine import Log, MineOptions, Miner, Progress, apply_run
 from falconer.engine.report import RunReport
-from falconer.engine.results import RESULT_SCHEMA
+from falconer.engine.results import read_results
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 
@@ -42,20 +39,7 @@ class MineResult:
         return Path(self.report.outputs["results"])
 
     def to_arrow(self) -> pa.Table:
-        path = self.results_path
-        if path.suffix == ".parquet":
-            return pq.read_table(path)
-        if path.suffix == ".duckdb":
-            import duckdb
-
-            with duckdb.connect(str(path), read_only=True) as connection:
-                frame = connection.execute("select * from results").df()
-            return pa.Table.from_pandas(frame, schema=RESULT_SCHEMA, preserve_index=False)
-        if path.suffix == ".jsonl":
-            options = pa_json.ParseOptions(explicit_schema=RESULT_SCHEMA)
-            return pa_json.read_json(path, parse_options=options)
-        convert = pa_csv.ConvertOptions(column_types=RESULT_SCHEMA, strings_can_be_null=True)
-        return pa_csv.read_csv(path, convert_options=convert)
+        return read_results(self.results_path)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per answer (see `falconer.engine.results`), offsets as nullable integers."""

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import statistics
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from falconer.bench.e2e_bench import E2EBench, E2EOptions
+from falconer.bench.e2e_report import summary_markdown, write_report
 from falconer.bench.inference_bench import bench_inference
 from falconer.bench.planning_bench import bench_planning, load_set
 from falconer.bench.proxy_bench import RUNTIMES, CrossResult, ProxyBench, ProxyBenchResult
 from falconer.bench.tasks import load_task
 from falconer.cli.progress import training_progress
-from falconer.core.errors import InputError
+from falconer.core.errors import FalconerError, InputError
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
@@ -209,3 +215,68 @@ def _cross_table(crosses: list[CrossResult]) -> Table:
             f"{c.precision_against_text_task:.3f}",
         )
     return table
+
+
+@bench_app.command("e2e")
+def bench_e2e_command(
+    task: list[Path] = typer.Option(..., "--task", help="Task folder; repeatable."),
+    llm: str = typer.Option("embedded", "--llm", help="LLM spec for both sides."),
+    annotate: list[int] = typer.Option(
+        [100], "--annotate", min=4, help="Annotations per step; repeat for a quality curve."
+    ),
+    annotator: str = typer.Option(
+        "llm", "--annotator", help="llm, or oracle (gold train labels; reported as such)."
+    ),
+    max_docs: int | None = typer.Option(
+        None, "--max-docs", min=1, help="Use a random subset of the test documents."
+    ),
+    reference_plan: bool = typer.Option(
+        False, "--reference-plan", help="Give Falconer the task's plan instead of planning."
+    ),
+    workdir: Path = typer.Option(Path("bench-e2e"), "--workdir", help="Run folders go here."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads."),
+    cache: bool = typer.Option(
+        False, "--cache/--no-cache", help="Reuse cached LLM answers (timings then flatter)."
+    ),
+    min_steps: int = typer.Option(300, "--min-steps", min=1, help="Least proxy training steps."),
+    seed: int = typer.Option(0, "--seed"),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+    report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
+) -> None:
+    """LLM-only against Falconer (plan, annotate, train, execute) on each task's test
+    documents: scores against gold, agreement, calls, tokens, $, seconds, docs/s, and both
+    projected to 1M documents."""
+    options = E2EOptions(
+        llm=llm,
+        annotator=annotator,
+        max_docs=max_docs,
+        threads=threads,
+        seed=seed,
+        use_cache=cache,
+        min_steps=min_steps,
+        reference_plan=reference_plan,
+    )
+    machine = (
+        f"{platform.platform()}, {os.cpu_count()} CPUs, {threads or 2} threads; "
+        f"{datetime.now(UTC):%Y-%m-%d}; LLM {llm}; annotator {annotator}"
+    )
+    results = []
+    try:
+        with training_progress(console) as progress:
+            bench = E2EBench(workdir, options, log=console.print, progress=progress)
+            for folder in task:
+                results.append(bench.run(folder, annotate))
+                if json_out:
+                    _write_e2e(json_out, machine, results)
+    except FalconerError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    typer.echo(summary_markdown(results, machine))
+    if report:
+        markdown = write_report(results, report, machine)
+        console.print(f"report: {report} (summary {markdown})")
+
+
+def _write_e2e(path: Path, machine: str, results: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"machine": machine, "tasks": results}, indent=2, default=str))

@@ -14,7 +14,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,8 +85,14 @@ class Miner:
             )
 
     def run(
-        self, corpus: Corpus, instruction: str | None = None, plan: Plan | None = None
+        self,
+        corpus: Corpus,
+        instruction: str | None = None,
+        plan: Plan | None = None,
+        given: Mapping[str, AnnotationRun] | None = None,
     ) -> RunReport:
+        """The whole job; `given` annotations (step id -> run, e.g. gold labels of an oracle
+        annotator in a benchmark) replace the LLM's for those steps."""
         self.output.mkdir(parents=True, exist_ok=True)
         seconds: dict[str, float] = {}
         usage: dict[str, dict[str, float]] = {}
@@ -98,7 +104,7 @@ class Miner:
         seconds["plan"] = time.perf_counter() - started
         usage["plan"] = total_usage([plan_usage])
         started = time.perf_counter()
-        runs = self._annotate(plan, sample)
+        runs = self._annotate(plan, sample, given or {})
         seconds["annotate"] = time.perf_counter() - started
         usage["annotate"] = total_usage(run.usage for run in runs.values())
         train, held = self._split(plan, runs)
@@ -182,10 +188,16 @@ class Miner:
         self.log(result.plan.to_yaml())
         return result.plan, result.usage
 
-    def _annotate(self, plan: Plan, sample: Sequence[Document]) -> dict[str, AnnotationRun]:
+    def _annotate(
+        self, plan: Plan, sample: Sequence[Document], given: Mapping[str, AnnotationRun]
+    ) -> dict[str, AnnotationRun]:
         runs = {}
         for step in plan.steps:
             path = self.output / "annotations" / f"{step.id}.jsonl"
+            if step.id in given:
+                runs[step.id] = given[step.id]
+                save_run(given[step.id], path)
+                continue
             reused = _reusable_run(path, step, sample)
             if reused is not None:
                 self.log(f"reusing {len(reused.annotations)} annotations in {path}")

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
 
 KEPT_FIELD = "_kept"
 
@@ -52,3 +56,20 @@ class ResultRow:
 
 def to_arrow(rows: Sequence[ResultRow]) -> pa.Table:
     return pa.Table.from_pylist([row.to_dict() for row in rows], schema=RESULT_SCHEMA)
+
+
+def read_results(path: Path) -> pa.Table:
+    """The results of a run in any of its formats, with the exact schema they were written in."""
+    if path.suffix == ".parquet":
+        return pq.read_table(path, schema=RESULT_SCHEMA)
+    if path.suffix == ".jsonl":
+        options = pa_json.ParseOptions(explicit_schema=RESULT_SCHEMA)
+        return pa_json.read_json(path, parse_options=options)
+    if path.suffix == ".csv":
+        convert = pa_csv.ConvertOptions(column_types=RESULT_SCHEMA, strings_can_be_null=True)
+        return pa_csv.read_csv(path, convert_options=convert)
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as connection:
+        frame = connection.execute("select * from results").df()
+    return pa.Table.from_pandas(frame, schema=RESULT_SCHEMA, preserve_index=False)

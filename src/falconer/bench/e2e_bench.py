@@ -1,0 +1,213 @@
+"""`falconer bench e2e`: LLM-only against Falconer on a task's test documents, side by side.
+
+(a) LLM-only: the same LLM answers every document, one prompt per step of the task's
+reference plan (the annotator's prompts). (b) Falconer: plan -> annotate N -> train ->
+execute, through `Miner` exactly as `falconer mine` runs. Both are scored against gold, (b)
+against (a) too, with calls, tokens, $, seconds per stage, and both projected to 1M
+documents from the measured rates. `annotator="oracle"` trains (b) on gold labels of N train
+documents instead (label and span tasks), and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from falconer.annotator.records import Annotation, AnnotationRun, Provenance
+from falconer.bench.run_scoring import Answers, compare, gold_answers, run_answers
+from falconer.bench.tasks import load_task
+from falconer.core.documents import Document
+from falconer.core.errors import InputError
+from falconer.engine.corpus import Corpus, write_jsonl
+from falconer.engine.mine import MineOptions, Miner
+from falconer.engine.report import RunReport
+from falconer.engine.results import read_results
+from falconer.llm.usage import PriceTable
+from falconer.plan.schema import Plan
+
+Log = Callable[[str], None]
+Progress = Callable[[str, int, int], None]
+PROJECTED_DOCS = 1_000_000
+
+
+@dataclass
+class E2EOptions:
+    llm: str = "embedded"
+    n_annotate: int = 100
+    annotator: str = "llm"  # or "oracle"
+    max_docs: int | None = None
+    threads: int | None = None
+    seed: int = 0
+    use_cache: bool = False
+    min_steps: int = 300
+    reference_plan: bool = False  # give (b) the reference plan instead of planning
+
+
+def task_plan(meta: dict[str, Any]) -> Plan:
+    """The reference plan of a task (a one-step plan for label and span tasks)."""
+    if "reference_plan" in meta:
+        return Plan.parse(meta["reference_plan"])
+    op = "get_label" if meta["kind"] == "label" else "get_span"
+    field = "label" if meta["kind"] == "label" else "spans"
+    step = {"id": "s1", "op": op, "instruction": meta["instruction"]}
+    return Plan.parse({"steps": [step], "fields": {field: "s1"}})
+
+
+class E2EBench:
+    def __init__(
+        self,
+        workdir: Path,
+        options: E2EOptions,
+        log: Log = print,
+        progress: Progress | None = None,
+    ) -> None:
+        if options.annotator not in ("llm", "oracle"):
+            raise InputError(f"annotator must be 'llm' or 'oracle', not {options.annotator!r}")
+        self.workdir = workdir
+        self.options = options
+        self.log = log
+        self.progress = progress
+
+    def run(self, task_dir: Path, sizes: Sequence[int] = ()) -> dict[str, Any]:
+        """LLM-only once, then Falconer once per annotation size (default: n_annotate)."""
+        meta = json.loads((task_dir / "task.json").read_text())
+        folder = self.workdir / meta["name"]
+        ids, gold = gold_answers(task_dir)
+        ids = self._subset(ids)
+        corpus = self._corpus(task_dir, set(ids), folder / "corpus.jsonl")
+        reference = task_plan(meta)
+        kind = "label" if meta["kind"] == "label" else "span"
+        self.log(f"[{meta['name']}] LLM-only over {len(ids)} documents")
+        llm_only = self._miner(folder / "llm-only").run_llm_only(corpus, plan=reference)
+        baseline = _answers(llm_only, kind)
+        runs = []
+        for size in sizes or [self.options.n_annotate]:
+            self.log(f"[{meta['name']}] Falconer, {size} annotations ({self.options.annotator})")
+            falconer = self._falconer(
+                task_dir, meta, folder / f"falconer-n{size}", corpus, reference, size
+            )
+            answers = _answers(falconer, kind)
+            runs.append(
+                {
+                    "n_annotate": size,
+                    "plan": falconer.plan,
+                    "score": compare(ids, answers, gold),
+                    "agreement_with_llm_only": compare(ids, answers, baseline),
+                    "run": _summary(falconer),
+                    **_ratios(llm_only, falconer, len(ids), self.options.threads or 2),
+                }
+            )
+        return {
+            "task": meta["name"],
+            "instruction": meta["instruction"],
+            "documents": len(ids),
+            "annotator": self.options.annotator,
+            "llm": self.options.llm,
+            "llm_only": {"score": compare(ids, baseline, gold), "run": _summary(llm_only)},
+            "falconer": runs,
+        }
+
+    def _subset(self, ids: list[str]) -> list[str]:
+        limit = self.options.max_docs
+        if limit is None or limit >= len(ids):
+            return ids
+        chosen = set(random.Random(self.options.seed).sample(ids, limit))
+        return [i for i in ids if i in chosen]
+
+    def _corpus(self, task_dir: Path, ids: set[str], path: Path) -> Corpus:
+        """The test documents, text only: what a user would point Falconer at."""
+        rows = [json.loads(line) for line in (task_dir / "test.jsonl").read_text().splitlines()]
+        docs = [Document(str(r["id"]), r["text"]) for r in rows if str(r["id"]) in ids]
+        return Corpus(write_jsonl(docs, path))
+
+    def _miner(self, folder: Path, size: int | None = None) -> Miner:
+        options = MineOptions(
+            llm=self.options.llm,
+            n_annotate=size or self.options.n_annotate,
+            seed=self.options.seed,
+            threads=self.options.threads,
+            use_cache=self.options.use_cache,
+            min_steps=self.options.min_steps,
+        )
+        return Miner(folder, options, self.log, self.progress)
+
+    def _falconer(
+        self,
+        task_dir: Path,
+        meta: dict[str, Any],
+        folder: Path,
+        corpus: Corpus,
+        reference: Plan,
+        size: int,
+    ) -> RunReport:
+        miner = self._miner(folder, size)
+        if self.options.annotator == "oracle":
+            oracle = self._oracle(task_dir, reference, size)
+            return miner.run(corpus, plan=reference, given=oracle)
+        plan = reference if self.options.reference_plan else None
+        return miner.run(corpus, meta["instruction"], plan)
+
+    def _oracle(self, task_dir: Path, plan: Plan, size: int) -> dict[str, AnnotationRun]:
+        """Gold labels of N train documents, recorded as annotations by an 'oracle'."""
+        task = load_task(task_dir)  # label and span tasks only: a pipeline has no step gold
+        sample, _ = task.sample(size, self.options.seed)
+        step = plan.steps[0]
+        provenance = Provenance("oracle", "gold", "-", datetime.now(UTC).isoformat())
+        run = AnnotationRun(step.instruction, task.kind)
+        run.annotations = [
+            Annotation(
+                d.id, d.text, step.instruction, task.kind, provenance, d.label, None, d.spans
+            )
+            for d in sample
+        ]
+        return {step.id: run}
+
+
+def _answers(report: RunReport, kind: str) -> Answers:
+    results = read_results(Path(report.outputs["results"]))
+    return run_answers(results, Plan.parse(report.plan), kind)
+
+
+def _summary(report: RunReport) -> dict[str, Any]:
+    return {
+        "seconds": report.seconds,
+        "usage": report.usage,
+        "execute_docs_per_second": report.execute["docs_per_second"],
+        "steps": report.steps,
+        "outputs": report.outputs,
+    }
+
+
+def _ratios(llm_only: RunReport, falconer: RunReport, docs: int, threads: int) -> dict[str, Any]:
+    """Measured speed ratios, and both runs projected to 1M documents from measured rates."""
+    prices = PriceTable.load()
+    llm_rate = llm_only.execute["docs_per_second"]
+    proxy_rate = falconer.execute["docs_per_second"]
+    llm_cost_per_doc = llm_only.usage["execute"]["cost_usd"] / max(docs, 1)
+    fixed = sum(falconer.seconds[s] for s in ("plan", "annotate", "train"))
+    fixed_cost = sum(falconer.usage.get(s, {}).get("cost_usd", 0.0) for s in ("plan", "annotate"))
+    proxy_seconds_1m = PROJECTED_DOCS / proxy_rate if proxy_rate else float("inf")
+    llm_seconds_1m = llm_only.seconds.get("plan", 0.0) + (
+        PROJECTED_DOCS / llm_rate if llm_rate else float("inf")
+    )
+    falconer_seconds_1m = fixed + proxy_seconds_1m
+    train_cost = falconer.seconds["train"] * threads / 3600 * prices.cpu_hour
+    proxy_cost_1m = proxy_seconds_1m * threads / 3600 * prices.cpu_hour
+    return {
+        "execute_speedup": proxy_rate / llm_rate if llm_rate else None,
+        "whole_run_speedup_measured": sum(llm_only.seconds.values())
+        / max(sum(falconer.seconds.values()), 1e-9),
+        "projection_1m_documents": {
+            "note": "a projection from the rates measured on this run, not a measurement",
+            "llm_only_seconds": llm_seconds_1m,
+            "falconer_seconds": falconer_seconds_1m,
+            "speedup": llm_seconds_1m / falconer_seconds_1m,
+            "llm_only_cost_usd": llm_cost_per_doc * PROJECTED_DOCS,
+            "falconer_cost_usd": fixed_cost + train_cost + proxy_cost_1m,
+        },
+    }

@@ -1,0 +1,112 @@
+"""`falconer bench e2e`: both sides run for real (embedded LLM, real proxy) on a few test
+documents; the JSON has every figure the report needs and the HTML report holds its plots."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from falconer.bench.e2e_report import write_report
+from falconer.cli.app import app
+
+pytestmark = pytest.mark.slow
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_e2e_runs_llm_only_and_falconer_scores_both_and_writes_a_report(
+    bench_dir: Path, tmp_path: Path
+) -> None:
+    out, report = tmp_path / "e2e.json", tmp_path / "report" / "e2e.html"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "e2e",
+            "--task",
+            str(bench_dir / "tasks" / "sst2-positive"),
+            "--annotator",
+            "oracle",
+            "--annotate",
+            "8",
+            "--annotate",
+            "16",
+            "--max-docs",
+            "6",
+            "--min-steps",
+            "10",
+            "--threads",
+            "2",
+            "--workdir",
+            str(tmp_path / "runs"),
+            "--json",
+            str(out),
+            "--report",
+            str(report),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (task,) = json.loads(out.read_text())["tasks"]
+    assert task["documents"] == 6 and task["annotator"] == "oracle"
+    assert 0.0 <= task["llm_only"]["score"]["score"] <= 1.0
+    assert task["llm_only"]["run"]["usage"]["execute"]["calls"] == 6
+    assert [run["n_annotate"] for run in task["falconer"]] == [8, 16]
+    for run in task["falconer"]:
+        assert run["run"]["usage"]["annotate"]["calls"] == 0  # the oracle is no LLM
+        assert run["execute_speedup"] > 1
+        assert "projection" in run["projection_1m_documents"]["note"]
+        assert 0.0 <= run["agreement_with_llm_only"]["score"] <= 1.0
+    annotations = tmp_path / "runs" / "sst2-positive" / "falconer-n8" / "annotations" / "s1.jsonl"
+    assert json.loads(annotations.read_text().splitlines()[0])["provenance"]["backend"] == "oracle"
+    page = report.read_text()
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
+    assert len(images) == 3 and all(base64.b64decode(i).startswith(PNG) for i in images)
+    assert "sst2-positive" in report.with_suffix(".md").read_text()
+
+
+def _browser() -> str:
+    found = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("no headless Chromium in CI (scripts/test.sh installs it)")
+        pytest.skip("no headless Chromium here (apt-get install chromium-headless-shell)")
+    return found
+
+
+def test_the_html_report_shows_its_plots_in_headless_chromium(tmp_path: Path) -> None:
+    runs = Path(__file__).parent / "data" / "e2e-sample.json"
+    report = tmp_path / "e2e.html"
+    write_report(json.loads(runs.read_text())["tasks"], report, "test machine")
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            _browser(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--screenshot={shot}",
+            "--window-size=1100,1800",
+            report.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    with Image.open(shot) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    blue, red = _count(pixels, (0x24, 0x71, 0xA3)), _count(pixels, (0xC0, 0x39, 0x2B))
+    assert blue > 500 and red > 100, "the plots' Falconer (blue) and LLM-only (red) marks"
+
+
+def _count(pixels: np.ndarray, colour: tuple[int, int, int]) -> int:
+    return int((np.abs(pixels - np.array(colour)) <= 12).all(axis=-1).sum())
