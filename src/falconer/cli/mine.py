@@ -13,6 +13,7 @@ from falconer.cli.report import print_report
 from falconer.core.errors import FalconerError
 from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
 from falconer.engine.mine import MineOptions, Miner, apply_run
+from falconer.engine.ray_engine import RayOptions
 from falconer.engine.report import RunReport
 from falconer.engine.sinks import FORMATS
 from falconer.llm.structured import InvalidOutputError
@@ -35,6 +36,21 @@ THREADS = typer.Option(None, "--threads", min=1, help="CPU threads (proxy and em
 RESTART = typer.Option(
     False, "--restart", help="Discard an interrupted run's results and start over."
 )
+ENGINE = typer.Option("local", "--engine", help="Execute stage: local, or ray (Ray Data).")
+RAY_ADDRESS = typer.Option(
+    None, "--ray-address", help="A Ray cluster to join (default: start Ray on this machine)."
+)
+WORKERS = typer.Option(1, "--workers", min=1, help="Ray actors, each with its own proxy.")
+
+
+def _ray_options(
+    engine: str, address: str | None, workers: int, threads: int | None, batch_size: int
+) -> RayOptions | None:
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter("local or ray", param_hint="--engine")
+    if engine == "local":
+        return None
+    return RayOptions(address, workers, threads or 1, batch_size)
 
 
 def mine(
@@ -60,6 +76,9 @@ def mine(
     backbone: str = typer.Option("default", "--backbone", help="Proxy encoder: folder or hub id."),
     min_steps: int = typer.Option(300, "--min-steps", min=1, help="Least proxy training steps."),
     seed: int = typer.Option(0, "--seed"),
+    engine: str = ENGINE,
+    ray_address: str | None = RAY_ADDRESS,
+    workers: int = WORKERS,
 ) -> None:
     """Plan INSTRUCTION, annotate a sample of the corpus for every step with the LLM, train one
     proxy, run it over the whole corpus, and write results and a report to the run folder.
@@ -77,6 +96,8 @@ def mine(
         output_format=output_format,
         batch_size=batch_size,
         restart=restart,
+        ray=_ray_options(engine, ray_address, workers, threads, batch_size),
+        engine=engine,
     )
 
     def job() -> RunReport:
@@ -104,10 +125,14 @@ def apply(
     batch_size: int = BATCH,
     threads: int | None = THREADS,
     restart: bool = RESTART,
+    engine: str = ENGINE,
+    ray_address: str | None = RAY_ADDRESS,
+    workers: int = WORKERS,
 ) -> None:
     """Run the plan and proxy of RUN_DIR over another corpus, with no LLM at all."""
     if output_format not in FORMATS:
         raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
+    ray = _ray_options(engine, ray_address, workers, threads, batch_size)
 
     def job() -> RunReport:
         corpus = Corpus(input_path, text_field, id_field, max_chars)
@@ -121,6 +146,7 @@ def apply(
                 restart=restart,
                 threads=threads,
                 progress=progress,
+                ray=ray,
             )
 
     print_report(console, _guarded(job))

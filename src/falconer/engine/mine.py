@@ -29,6 +29,7 @@ from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.corpus import Corpus, sample_documents
 from falconer.engine.execution import Execution, ExecutionReport
 from falconer.engine.executor import Answerer
+from falconer.engine.ray_engine import RayOptions, execute_on_ray
 from falconer.engine.report import RunReport, total_usage
 from falconer.engine.sinks import write_atomically
 from falconer.llm.base import LLMBackend
@@ -60,6 +61,8 @@ class MineOptions:
     batch_size: int = 256
     restart: bool = False
     verify_spans: bool = False
+    engine: str = "local"  # or "ray"
+    ray: RayOptions | None = None
 
 
 class Miner:
@@ -270,6 +273,12 @@ class Miner:
 
     def _execute(self, plan: Plan, answerer: Answerer, corpus: Corpus) -> ExecutionReport:
         self.log(f"executing the plan over {corpus.path} with the {answerer.name}")
+        if self.options.engine == "ray":
+            if answerer.name != "proxy":
+                raise InputError("the Ray engine runs the proxy; LLM-only runs use the local one")
+            return execute_on_ray(
+                plan, self.output / PROXY_DIR, corpus, self.output, self.options.ray or RayOptions()
+            )
         return Execution(
             plan,
             answerer,
@@ -361,19 +370,24 @@ def apply_run(
     restart: bool = False,
     threads: int | None = None,
     progress: Progress | None = None,
+    ray: RayOptions | None = None,
 ) -> RunReport:
-    """Run a finished run's plan with its proxy over another corpus: no LLM involved."""
+    """Run a finished run's plan with its proxy over another corpus: no LLM involved;
+    `ray` options run it on Ray Data instead of in this process."""
     plan_path, proxy_path = run_dir / PLAN_FILE, run_dir / PROXY_DIR
     if not plan_path.is_file() or not (proxy_path / "proxy.json").is_file():
         raise InputError(
             f"{run_dir} is not a finished run folder (needs {PLAN_FILE} and {PROXY_DIR}/)"
         )
     plan = Plan.from_json(plan_path.read_text())
-    proxy = Proxy.from_pretrained(proxy_path, threads=threads)
     started = time.perf_counter()
-    execution = Execution(
-        plan, proxy, corpus, output, output_format, batch_size, restart, progress
-    ).run()
+    if ray is not None:
+        execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
+    else:
+        proxy = Proxy.from_pretrained(proxy_path, threads=threads)
+        execution = Execution(
+            plan, proxy, corpus, output, output_format, batch_size, restart, progress
+        ).run()
     report = RunReport(
         "apply",
         str(corpus.path),
