@@ -92,7 +92,7 @@ def execute_on_ray(
             log_to_driver=False,
             configure_logging=False,
         )
-    cpus = float(ray.cluster_resources().get("CPU", 0))
+    cpus = float(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
     if options.workers * options.threads_per_worker >= cpus:
         raise InputError(
             f"{options.workers} Ray workers x {options.threads_per_worker} threads take all "
