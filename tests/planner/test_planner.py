@@ -7,7 +7,13 @@ import pytest
 from falconer.llm.base import ChatRequest, ChatResponse, LLMBackend, TokenUsage
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
+from falconer.plan.schema import Plan
 from falconer.planner import Planner
+from falconer.planner.planner import (
+    asks_for_text,
+    filter_for_search_requests,
+    single_extraction_plan,
+)
 
 pytestmark = pytest.mark.slow
 INSTRUCTION = "In reviews that criticize the laptop, extract every feature or component mentioned."
@@ -41,3 +47,41 @@ def test_a_plan_that_stays_invalid_with_examples_is_asked_again_without_them() -
     assert backend.faults == 2  # the first answer and its repair
     assert [step.op for step in result.plan.steps] == ["get_label", "get_span"]
     assert result.plan.filter == "s1"
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("Extract the names of people.", True),
+        ("List the laptop features that reviewers complain about.", True),
+        ("Which tweets complain about delays? Extract the airline names from them.", True),
+        ("Pull out every email address from the messages.", True),
+        ("Find the movie reviews that are negative.", False),
+        ("Classify each review as positive or negative.", False),
+    ],
+)
+def test_requests_for_text_are_told_apart_from_requests_for_documents(
+    instruction: str, expected: bool
+) -> None:
+    assert asks_for_text(instruction) is expected
+
+
+def test_a_search_request_turns_its_label_field_into_the_filter() -> None:
+    plan = Plan.parse(
+        {
+            "steps": [{"id": "s1", "op": "get_label", "instruction": "Is the result negative?"}],
+            "fields": {"negative": "s1"},
+        }
+    )
+    searched = filter_for_search_requests(plan, "Find abstracts that report a negative result.")
+    assert searched.filter == "s1"
+    classified = filter_for_search_requests(plan, "Classify each abstract as negative or not.")
+    assert classified.filter is None
+
+
+def test_only_a_request_for_text_gets_the_one_step_fallback_plan() -> None:
+    plan = single_extraction_plan("Extract the names of people.")
+    assert plan is not None and [(s.op, s.instruction) for s in plan.steps] == [
+        ("get_span", "Extract the names of people.")
+    ]
+    assert single_extraction_plan("Find the negative reviews.") is None

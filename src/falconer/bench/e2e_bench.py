@@ -198,6 +198,8 @@ def _ratios(llm_only: RunReport, falconer: RunReport, docs: int, threads: int) -
     falconer_seconds_1m = fixed + proxy_seconds_1m
     train_cost = falconer.seconds["train"] * threads / 3600 * prices.cpu_hour
     proxy_cost_1m = proxy_seconds_1m * threads / 3600 * prices.cpu_hour
+    llm_cost_1m = llm_cost_per_doc * PROJECTED_DOCS
+    falconer_cost_1m = fixed_cost + train_cost + proxy_cost_1m
     return {
         "execute_speedup": proxy_rate / llm_rate if llm_rate else None,
         "whole_run_speedup_measured": sum(llm_only.seconds.values())
@@ -207,7 +209,8 @@ def _ratios(llm_only: RunReport, falconer: RunReport, docs: int, threads: int) -
             "llm_only_seconds": llm_seconds_1m,
             "falconer_seconds": falconer_seconds_1m,
             "speedup": llm_seconds_1m / falconer_seconds_1m,
-            "llm_only_cost_usd": llm_cost_per_doc * PROJECTED_DOCS,
-            "falconer_cost_usd": fixed_cost + train_cost + proxy_cost_1m,
+            "llm_only_cost_usd": llm_cost_1m,
+            "falconer_cost_usd": falconer_cost_1m,
+            "cost_ratio": falconer_cost_1m / llm_cost_1m if llm_cost_1m else None,
         },
     }

@@ -37,6 +37,8 @@ def plan(
     except (FalconerError, InvalidOutputError) as error:
         console.print(f"[red]error:[/red] no valid plan: {error}")
         raise typer.Exit(2) from None
+    if result.note:
+        console.print(f"[yellow]note:[/yellow] {result.note}")
     text = result.plan.to_yaml() if output_format == "yaml" else result.plan.to_json()
     typer.echo(text)
     if out is not None:

@@ -63,6 +63,10 @@ class MineOptions:
     verify_spans: bool = False
     engine: str = "local"  # or "ray"
     ray: RayOptions | None = None
+    # Corpus documents shown to the planner. Off by default: the embedded 0.5B model copies
+    # from them instead of following the request (it planned "Is this person a player?" for
+    # "Extract the names of people." when shown sports news).
+    plan_examples: int = 0
 
 
 class Miner:
@@ -185,7 +189,10 @@ class Miner:
             return Plan.from_json(path.read_text()), {}
         self.log(f"planning with {self.options.llm}")
         planner = Planner(self._client())
-        result = planner.plan_sync(instruction, [d.text for d in sample[:3]])
+        examples = [d.text for d in sample[: self.options.plan_examples]]
+        result = planner.plan_sync(instruction, examples)
+        if result.note:
+            self.log(f"note: {result.note}")
         write_atomically(path, result.plan.to_json())
         write_atomically(saved, instruction)
         self.log(result.plan.to_yaml())

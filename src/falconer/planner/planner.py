@@ -12,7 +12,8 @@ import asyncio
 import hashlib
 import itertools
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -33,18 +34,62 @@ class PlanResult:
     plan: Plan
     prompt_version: str
     usage: dict[str, Any]
+    note: str | None = None  # set when the plan is a fallback the user should review
 
 
 def _resource(name: str) -> str:
     return (resources.files("falconer.planner") / "prompts" / name).read_text(encoding="utf-8")
 
 
-def _parse_plan(response: ChatResponse) -> Plan:
-    try:
-        plan = use_dangling_labels_as_filter(Plan.parse(extract_json(response.text)))
-        return drop_constant_fields(plan)
-    except (PlanValidationError, ValueError) as error:
-        raise InvalidOutputError(str(error)) from None
+def _plan_parser(instruction: str) -> Callable[[ChatResponse], Plan]:
+    """Validate a reply into a plan that can answer `instruction`; what fails is shown back
+    to the model in the client's repair round."""
+
+    def parse(response: ChatResponse) -> Plan:
+        try:
+            plan = use_dangling_labels_as_filter(Plan.parse(extract_json(response.text)))
+            plan = drop_constant_fields(filter_for_search_requests(plan, instruction))
+        except (PlanValidationError, ValueError) as error:
+            raise InvalidOutputError(str(error)) from None
+        if asks_for_text(instruction) and not any(s.op == "get_span" for s in plan.steps):
+            raise InvalidOutputError(
+                "the request asks for text to be copied out of the documents, but the plan "
+                "has no get_span step: add one (its instruction starts with 'Extract') and "
+                "output it as a field"
+            )
+        return plan
+
+    return parse
+
+
+_COPY_OUT = re.compile(r"\b(extract|list|pull out|copy out)\b|^\s*(get|identify) the\b", re.I)
+_SEARCH = re.compile(r"^\s*(find|which|show me|select)\b", re.I)
+
+
+def asks_for_text(instruction: str) -> bool:
+    """Whether the request wants parts of the text (names, prices, ...) as output."""
+    return bool(_COPY_OUT.search(instruction))
+
+
+def filter_for_search_requests(plan: Plan, instruction: str) -> Plan:
+    """ "Find the abstracts that report X" selects documents: a yes/no step the model put
+    among the fields, with no filter, is the filter the request describes."""
+    if plan.filter is not None or not _SEARCH.match(instruction) or asks_for_text(instruction):
+        return plan
+    labels = [s.id for s in plan.steps if s.op == "get_label" and s.id in plan.fields.values()]
+    if not labels:
+        return plan
+    return Plan.parse({**plan.to_neutral(), "filter": " and ".join(labels)})
+
+
+def single_extraction_plan(instruction: str) -> Plan | None:
+    """The last resort for a request for text when the model cannot write a valid plan: one
+    get_span step with the request itself as its instruction (right for "Extract X.", a
+    starting point to edit for requests with conditions). None for other requests."""
+    if not asks_for_text(instruction):
+        return None
+    step = {"id": "s1", "op": "get_span", "instruction": instruction.strip()}
+    return Plan.parse({"steps": [step], "fields": {"spans": "s1"}})
 
 
 def drop_constant_fields(plan: Plan) -> Plan:
@@ -119,15 +164,22 @@ class Planner:
         try:
             plan = await self._ask(instruction, examples, fields)
         except LLMError:
-            if not examples:
-                raise
-            plan = await self._ask(instruction, (), fields)
+            try:
+                if not examples:
+                    raise
+                plan = await self._ask(instruction, (), fields)
+            except LLMError as error:
+                fallback = single_extraction_plan(instruction)
+                if fallback is None:
+                    raise
+                note = f"the LLM gave no valid plan ({error}); using one get_span step: review it"
+                return PlanResult(fallback, self.prompt_version, self.client.meter.report(), note)
         return PlanResult(plan, self.prompt_version, self.client.meter.report())
 
     async def _ask(self, instruction: str, examples: Sequence[str], fields: Sequence[str]) -> Plan:
         answer = await self.client.ask(
             self.request(instruction, examples, fields),
-            _parse_plan,
+            _plan_parser(instruction),
             template_version=self.prompt_version,
             stage="plan",
         )
