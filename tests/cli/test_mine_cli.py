@@ -44,6 +44,10 @@ def test_mine_plans_annotates_trains_executes_then_apply_reuses_it_without_llm(
             "2",
             "--format",
             "jsonl",
+            "--target-agreement",
+            "0.95",
+            "--llm-budget",
+            "5",
         ],
     )
     assert mined.exit_code == 0, mined.output
@@ -53,6 +57,12 @@ def test_mine_plans_annotates_trains_executes_then_apply_reuses_it_without_llm(
     assert report["usage"]["plan"]["calls"] + report["usage"]["plan"]["cache_hits"] >= 1
     assert report["execute"]["documents"] == 40
     assert any(step["op"] == "get_span" for step in report["plan"]["steps"])
+    deferred = [step["cascade"]["deferred_to_llm"] for step in report["steps"]]
+    assert sum(deferred) <= 5 and "execute" in report["usage"]
+    assert report["usage"]["execute"]["calls"] + report["usage"]["execute"]["cache_hits"] >= (
+        sum(deferred)
+    )
+    assert all(0.0 <= step["cascade"]["interval"][0] <= 1.0 for step in report["steps"])
     for name in ("plan.json", "proxy/proxy.json", "results.jsonl", "report.md"):
         assert (run / name).is_file(), name
     assert len(list((run / "annotations").glob("*.jsonl"))) == len(report["plan"]["steps"])

@@ -79,6 +79,17 @@ def mine(
     engine: str = ENGINE,
     ray_address: str | None = RAY_ADDRESS,
     workers: int = WORKERS,
+    target_agreement: float | None = typer.Option(
+        None,
+        "--target-agreement",
+        min=0.0,
+        max=1.0,
+        help="Cascade: send documents the proxy is unsure of to the LLM, to reach this "
+        "estimated agreement with an LLM-only run (thresholds from held-out annotations).",
+    ),
+    llm_budget: int | None = typer.Option(
+        None, "--llm-budget", min=0, help="Most LLM calls the cascade may make."
+    ),
 ) -> None:
     """Plan INSTRUCTION, annotate a sample of the corpus for every step with the LLM, train one
     proxy, run it over the whole corpus, and write results and a report to the run folder.
@@ -98,6 +109,8 @@ def mine(
         restart=restart,
         ray=_ray_options(engine, ray_address, workers, threads, batch_size),
         engine=engine,
+        target_agreement=target_agreement,
+        llm_budget=llm_budget,
     )
 
     def job() -> RunReport:

@@ -11,6 +11,7 @@ class LabelResult:
 
     value: bool
     probability: float
+    source: str | None = None  # who answered when it is not the answerer itself (a cascade)
 
     @property
     def confidence(self) -> float:
@@ -20,9 +21,12 @@ class LabelResult:
 
 @dataclass(frozen=True, slots=True)
 class SpanResult:
-    """Answer of `get_span` for one text: spans in text order, each with its confidence."""
+    """Answer of `get_span` for one text: spans in text order, each with its confidence, and
+    the confidence of the whole answer (of its least sure word: spans found and not found)."""
 
     spans: tuple[Span, ...]
+    confidence: float = 1.0
+    source: str | None = None  # who answered when it is not the answerer itself (a cascade)
 
     @property
     def texts(self) -> list[str]:

@@ -103,9 +103,8 @@ class _Batch:
 
     def kept_row(self, index: int) -> ResultRow:
         """The filter's verdict; its confidence is that of the least sure answer it read."""
-        confidences = [
-            answers[index].confidence for answers in self.labels.values() if index in answers
-        ]
+        read = [answers[index] for answers in self.labels.values() if index in answers]
+        sources = {answer.source for answer in read if answer.source}
         return ResultRow(
             self.docs[index].id,
             KEPT_FIELD,
@@ -114,8 +113,8 @@ class _Batch:
             None,
             None,
             True,
-            round(min(confidences, default=1.0), 6),
-            self.executor.answerer.name,
+            round(min((answer.confidence for answer in read), default=1.0), 6),
+            "+".join(sorted(sources)) or self.executor.answerer.name,
         )
 
     def field_rows(self, name: str, step_id: str, kept: list[int]) -> list[ResultRow]:
@@ -133,7 +132,7 @@ class _Batch:
                     None,
                     answers[i].value,
                     round(answers[i].confidence, 6),
-                    model,
+                    answers[i].source or model,
                 )
                 for i in kept
             ]
@@ -153,7 +152,7 @@ class _Batch:
                 s.text,
                 None,
                 round(s.confidence, 6),
-                model,
+                result.source or model,
             )
             for i, result in zip(kept, results, strict=True)
             for s in result.spans

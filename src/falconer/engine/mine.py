@@ -26,6 +26,7 @@ from falconer.core.errors import InputError
 from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import Example, TaskData
 from falconer.engine.answerers import LLMAnswerer
+from falconer.engine.cascade import CascadeAnswerer, choose_threshold
 from falconer.engine.corpus import Corpus, sample_documents
 from falconer.engine.execution import Execution, ExecutionReport
 from falconer.engine.executor import Answerer
@@ -67,6 +68,9 @@ class MineOptions:
     # from them instead of following the request (it planned "Is this person a player?" for
     # "Extract the names of people." when shown sports news).
     plan_examples: int = 0
+    # the cascade: defer unsure documents to the LLM to reach this agreement with LLM-only
+    target_agreement: float | None = None
+    llm_budget: int | None = None  # LLM calls the cascade may make at most
 
 
 class Miner:
@@ -84,6 +88,7 @@ class Miner:
         self.log = log
         self.progress = progress
         self._backend: LLMBackend | None = None
+        self._fallback: LLMAnswerer | None = None  # the cascade's LLM, once there is one
         if not 0 <= self.options.held_out < 1:
             raise InputError(f"held-out share must be in [0, 1), got {self.options.held_out}")
         if self.options.n_annotate < 4:
@@ -121,9 +126,14 @@ class Miner:
         steps = [
             self._step_summary(proxy, step, runs[step.id], held[step.id]) for step in plan.steps
         ]
+        answerer, cascade = self._answerer(plan, proxy, held, steps)
         started = time.perf_counter()
-        execution = self._execute(plan, proxy, corpus)
+        execution = self._execute(plan, answerer, corpus)
         seconds["execute"] = time.perf_counter() - started
+        if cascade is not None:
+            _cascade_summary(cascade, plan, steps)
+            meter = self._fallback.annotator.client.meter if self._fallback else None
+            usage["execute"] = total_usage([meter.report()] if meter else [])
         report = RunReport(
             "mine",
             str(corpus.path),
@@ -278,6 +288,30 @@ class Miner:
             summary["agreement"] = agreement(proxy, step, held)
         return summary
 
+    def _answerer(
+        self,
+        plan: Plan,
+        proxy: Proxy,
+        held: dict[str, list[Example]],
+        steps: list[dict[str, Any]],
+    ) -> tuple[Answerer, CascadeAnswerer | None]:
+        """The proxy, or with a target agreement the cascade, its thresholds chosen on the
+        held-out annotations (recorded in each step's summary)."""
+        target = self.options.target_agreement
+        if target is None:
+            return proxy, None
+        if self.options.engine == "ray":
+            raise InputError("the cascade runs on the local engine; drop --engine ray")
+        thresholds = {}
+        for step, summary in zip(plan.steps, steps, strict=True):
+            confidences, agrees = held_out_agreement(proxy, step, held[step.id])
+            threshold = choose_threshold(confidences, agrees, target)
+            thresholds[step.instruction] = threshold.value
+            summary["cascade"] = threshold.to_dict()
+        self._fallback = LLMAnswerer(self._annotator())
+        cascade = CascadeAnswerer(proxy, self._fallback, thresholds, self.options.llm_budget)
+        return cascade, cascade
+
     def _execute(self, plan: Plan, answerer: Answerer, corpus: Corpus) -> ExecutionReport:
         self.log(f"executing the plan over {corpus.path} with the {answerer.name}")
         if self.options.engine == "ray":
@@ -322,6 +356,31 @@ class Miner:
     def _annotator(self) -> Annotator:
         """A fresh annotator (and usage meter) for each step, so costs are reported per step."""
         return Annotator(self._client(), verify_spans=self.options.verify_spans)
+
+
+def held_out_agreement(
+    proxy: Proxy, step: Step, held: Sequence[Example]
+) -> tuple[list[float], list[bool]]:
+    """The proxy's confidence on each held-out annotation, and whether it gave the LLM's
+    answer (the same decision; the same set of spans)."""
+    texts = [e.text for e in held]
+    if step.op == "get_label":
+        labels = proxy.get_label(texts, step.instruction)
+        return [r.confidence for r in labels], [
+            r.value == bool(e.label) for r, e in zip(labels, held, strict=True)
+        ]
+    spans = proxy.get_span(texts, step.instruction)
+    return [r.confidence for r in spans], [
+        {s.key for s in r.spans} == {s.key for s in e.spans or ()}
+        for r, e in zip(spans, held, strict=True)
+    ]
+
+
+def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str, Any]]) -> None:
+    """What the cascade did during execution, beside what it expected on held-out data."""
+    for step, summary in zip(plan.steps, steps, strict=True):
+        summary["cascade"]["deferred_to_llm"] = cascade.deferred.get(step.instruction, 0)
+        summary["cascade"]["unsure_over_budget"] = cascade.over_budget.get(step.instruction, 0)
 
 
 def agreement(proxy: Proxy, step: Step, held: Sequence[Example]) -> dict[str, float]:

@@ -63,7 +63,9 @@ def decode_spans(
         else:
             close()
     close()
-    return SpanResult(tuple(join_split_words(text, spans)))
+    # the answer is only as sure as its least sure word: a missed span shows up here too
+    sureness = float(probabilities.max(axis=1).min()) if len(probabilities) else 1.0
+    return SpanResult(tuple(join_split_words(text, spans)), sureness)
 
 
 def join_split_words(text: str, spans: Sequence[Span]) -> list[Span]:
