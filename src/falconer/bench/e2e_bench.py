@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from falconer.annotator.records import Annotation, AnnotationRun, Provenance
-from falconer.bench.run_scoring import Answers, compare, gold_answers, run_answers
+from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.engine.corpus import Corpus, write_jsonl
 from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.report import RunReport
-from falconer.engine.results import read_results
 from falconer.llm.usage import PriceTable
 from falconer.plan.schema import Plan
 
@@ -84,14 +83,13 @@ class E2EBench:
         kind = "label" if meta["kind"] == "label" else "span"
         self.log(f"[{meta['name']}] LLM-only over {len(ids)} documents")
         llm_only = self._miner(folder / "llm-only").run_llm_only(corpus, plan=reference)
-        baseline = _answers(llm_only, kind)
+        baseline = run_folder_answers(folder / "llm-only", kind)
         runs = []
         for size in sizes or [self.options.n_annotate]:
             self.log(f"[{meta['name']}] Falconer, {size} annotations ({self.options.annotator})")
-            falconer = self._falconer(
-                task_dir, meta, folder / f"falconer-n{size}", corpus, reference, size
-            )
-            answers = _answers(falconer, kind)
+            run_dir = folder / f"falconer-n{size}"
+            falconer = self._falconer(task_dir, meta, run_dir, corpus, reference, size)
+            answers = run_folder_answers(run_dir, kind)
             runs.append(
                 {
                     "n_annotate": size,
@@ -166,11 +164,6 @@ class E2EBench:
             for d in sample
         ]
         return {step.id: run}
-
-
-def _answers(report: RunReport, kind: str) -> Answers:
-    results = read_results(Path(report.outputs["results"]))
-    return run_answers(results, Plan.parse(report.plan), kind)
 
 
 def _summary(report: RunReport) -> dict[str, Any]:

@@ -18,7 +18,8 @@ import pyarrow as pa
 from falconer.core.errors import InputError
 from falconer.core.metrics import score_labels, score_spans
 from falconer.core.spans import Span
-from falconer.engine.results import KEPT_FIELD
+from falconer.engine.report import REPORT_JSON
+from falconer.engine.results import KEPT_FIELD, read_results
 from falconer.plan.schema import Plan
 
 SpanAnswers = dict[str, dict[str, list[Span]]]  # field -> doc id -> spans
@@ -68,6 +69,13 @@ def run_answers(results: pa.Table, plan: Plan, kind: str) -> Answers:
         if _op(plan, step) == "get_span":
             spans.setdefault(name, {})
     return Answers("span", {}, dict(spans))
+
+
+def run_folder_answers(run_dir: Path, kind: str) -> Answers:
+    """The answers of a run folder (any mode): its report names the results and holds the plan."""
+    report = json.loads((run_dir / REPORT_JSON).read_text())
+    results = read_results(run_dir / Path(report["outputs"]["results"]).name)
+    return run_answers(results, Plan.parse(report["plan"]), kind)
 
 
 def _op(plan: Plan, step_id: str) -> str:

@@ -20,15 +20,13 @@ from falconer.bench.e2e_report import summary_markdown, write_report
 from falconer.bench.inference_bench import bench_inference
 from falconer.bench.planning_bench import bench_planning, load_set
 from falconer.bench.proxy_bench import RUNTIMES, CrossResult, ProxyBench, ProxyBenchResult
-from falconer.bench.run_scoring import Answers, compare, gold_answers, run_answers
+from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
 from falconer.cli.progress import training_progress
 from falconer.core.errors import FalconerError, InputError
-from falconer.engine.results import read_results
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
-from falconer.plan.schema import Plan
 from falconer.planner import Planner
 from falconer.proxy import Proxy
 
@@ -297,17 +295,11 @@ def bench_score_command(
     try:
         ids, gold = gold_answers(task)
         kind = gold.kind
-        scores = {"gold": compare(ids, _run_answers(run_dir, kind), gold)}
+        answers = run_folder_answers(run_dir, kind)
+        scores = {"gold": compare(ids, answers, gold)}
         if against is not None:
-            reference = _run_answers(against, kind)
-            scores["agreement"] = compare(ids, _run_answers(run_dir, kind), reference)
+            scores["agreement"] = compare(ids, answers, run_folder_answers(against, kind))
     except (FalconerError, OSError, KeyError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
     typer.echo(json.dumps(scores, indent=2))
-
-
-def _run_answers(run_dir: Path, kind: str) -> Answers:
-    report = json.loads((run_dir / "report.json").read_text())
-    results = read_results(run_dir / Path(report["outputs"]["results"]).name)
-    return run_answers(results, Plan.parse(report["plan"]), kind)

@@ -30,7 +30,20 @@ ID_FIELD = typer.Option("id", "--id-field", help="Field holding the id (else fil
 MAX_CHARS = typer.Option(
     DEFAULT_MAX_CHARS, "--max-chars", min=1, help="Longer documents are rejected."
 )
-FORMAT = typer.Option("parquet", "--format", help=f"Results format: {', '.join(FORMATS)}.")
+
+
+def _known_format(value: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(", ".join(FORMATS))
+    return value
+
+
+FORMAT = typer.Option(
+    "parquet",
+    "--format",
+    callback=_known_format,
+    help=f"Results format: {', '.join(FORMATS)}.",
+)
 BATCH = typer.Option(256, "--batch-size", min=1, help="Documents per batch (and checkpoint).")
 THREADS = typer.Option(None, "--threads", min=1, help="CPU threads (proxy and embedded LLM).")
 RESTART = typer.Option(
@@ -94,8 +107,6 @@ def mine(
     """Plan INSTRUCTION, annotate a sample of the corpus for every step with the LLM, train one
     proxy, run it over the whole corpus, and write results and a report to the run folder.
     Rerun the same command after an interruption to resume."""
-    if output_format not in FORMATS:
-        raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     options = MineOptions(
         llm=llm,
         n_annotate=annotate,
@@ -143,8 +154,6 @@ def apply(
     workers: int = WORKERS,
 ) -> None:
     """Run the plan and proxy of RUN_DIR over another corpus, with no LLM at all."""
-    if output_format not in FORMATS:
-        raise typer.BadParameter(", ".join(FORMATS), param_hint="--format")
     ray = _ray_options(engine, ray_address, workers, threads, batch_size)
 
     def job() -> RunReport:

@@ -10,15 +10,17 @@ the LLM calls; when it runs out, the proxy's answers stand (and the report says 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, TypeVar
 
 from falconer.core.results import LabelResult, SpanResult
+from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.executor import Answerer
 
 Z_95 = 1.959964
 EVERYTHING = math.nextafter(1.0, 2.0)  # a threshold above any confidence: defer all
+Result = TypeVar("Result", LabelResult, SpanResult)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ class CascadeAnswerer:
     def __init__(
         self,
         proxy: Answerer,
-        llm: Answerer,
+        llm: LLMAnswerer,
         thresholds: dict[str, float],
         budget: int | None = None,
     ) -> None:
@@ -83,20 +85,25 @@ class CascadeAnswerer:
 
     def get_label(self, texts: Sequence[str], instruction: str) -> list[LabelResult]:
         results = self.proxy.get_label(texts, instruction)
-        chosen = self._deferred([r.confidence for r in results], instruction)
-        if chosen:
-            answers = self.llm.get_label([texts[i] for i in chosen], instruction)
-            for i, answer in zip(chosen, answers, strict=True):
-                results[i] = LabelResult(answer.value, answer.probability, self.llm.name)
-        return results
+        return self._with_llm(results, texts, instruction, self.llm.get_label)
 
     def get_span(self, texts: Sequence[str], instruction: str) -> list[SpanResult]:
         results = self.proxy.get_span(texts, instruction)
+        return self._with_llm(results, texts, instruction, self.llm.get_span)
+
+    def _with_llm(
+        self,
+        results: list[Result],
+        texts: Sequence[str],
+        instruction: str,
+        ask: Callable[[Sequence[str], str], list[Result]],
+    ) -> list[Result]:
+        """`results` with the deferred documents answered by the LLM (and marked so)."""
         chosen = self._deferred([r.confidence for r in results], instruction)
         if chosen:
-            answers = self.llm.get_span([texts[i] for i in chosen], instruction)
+            answers = ask([texts[i] for i in chosen], instruction)
             for i, answer in zip(chosen, answers, strict=True):
-                results[i] = SpanResult(answer.spans, answer.confidence, self.llm.name)
+                results[i] = replace(answer, source=self.llm.name)
         return results
 
     def _deferred(self, confidences: Sequence[float], instruction: str) -> list[int]:

@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,13 @@ class ExecutionReport:
     resumed_at: int = 0
     rejects: str = ""
     model: str = ""
+
+    def count_rejects(self, rejects: Sequence[Reject]) -> None:
+        """Add skipped records, tallied by the kind of problem (the reason before its ':')."""
+        self.rejected += len(rejects)
+        for reject in rejects:
+            reason = reject.reason.split(":")[0]
+            self.reject_reasons[reason] = self.reject_reasons.get(reason, 0) + 1
 
     @property
     def docs_per_second(self) -> float:
@@ -108,14 +115,11 @@ class Execution:
             outcome = executor.run(batch)
             report.records += len(batch) + len(skipped)
             report.documents += len(batch)
-            report.rejected += len(skipped)
             report.kept += outcome.kept
             report.rows += len(outcome.rows)
             for step_id, count in outcome.asked.items():
                 report.asked[step_id] = report.asked.get(step_id, 0) + count
-            for reject in skipped:
-                reason = reject.reason.split(":")[0]
-                report.reject_reasons[reason] = report.reject_reasons.get(reason, 0) + 1
+            report.count_rejects(skipped)
             report.seconds = time.perf_counter() - started
             state["rejects_bytes"] = rejects.append([r.to_dict() for r in skipped])
             state["report"] = report.to_dict()

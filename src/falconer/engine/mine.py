@@ -88,7 +88,6 @@ class Miner:
         self.log = log
         self.progress = progress
         self._backend: LLMBackend | None = None
-        self._fallback: LLMAnswerer | None = None  # the cascade's LLM, once there is one
         if not 0 <= self.options.held_out < 1:
             raise InputError(f"held-out share must be in [0, 1), got {self.options.held_out}")
         if self.options.n_annotate < 4:
@@ -123,17 +122,15 @@ class Miner:
         started = time.perf_counter()
         proxy = self._train(train)
         seconds["train"] = time.perf_counter() - started
-        steps = [
-            self._step_summary(proxy, step, runs[step.id], held[step.id]) for step in plan.steps
-        ]
-        answerer, cascade = self._answerer(plan, proxy, held, steps)
+        checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
+        steps = [_step_summary(step, runs[step.id], checks[step.id]) for step in plan.steps]
+        answerer = self._answerer(plan, proxy, checks, steps)
         started = time.perf_counter()
         execution = self._execute(plan, answerer, corpus)
         seconds["execute"] = time.perf_counter() - started
-        if cascade is not None:
-            _cascade_summary(cascade, plan, steps)
-            meter = self._fallback.annotator.client.meter if self._fallback else None
-            usage["execute"] = total_usage([meter.report()] if meter else [])
+        if isinstance(answerer, CascadeAnswerer):
+            _cascade_summary(answerer, plan, steps)
+            usage["execute"] = total_usage([answerer.llm.annotator.client.meter.report()])
         report = RunReport(
             "mine",
             str(corpus.path),
@@ -271,46 +268,28 @@ class Miner:
         write_atomically(record, json.dumps(details, indent=2, default=str))
         return proxy
 
-    def _step_summary(
-        self, proxy: Proxy, step: Step, run: AnnotationRun, held: list[Example]
-    ) -> dict[str, Any]:
-        summary: dict[str, Any] = {
-            "id": step.id,
-            "op": step.op,
-            "instruction": step.instruction,
-            "annotated": len(run.annotations),
-            "failed": len(run.failures),
-            "failure_reasons": sorted({f.reason for f in run.failures})[:5],
-            "held_out": len(held),
-            "agreement": {},
-        }
-        if held:
-            summary["agreement"] = agreement(proxy, step, held)
-        return summary
-
     def _answerer(
         self,
         plan: Plan,
         proxy: Proxy,
-        held: dict[str, list[Example]],
+        checks: dict[str, HeldOutCheck],
         steps: list[dict[str, Any]],
-    ) -> tuple[Answerer, CascadeAnswerer | None]:
+    ) -> Answerer:
         """The proxy, or with a target agreement the cascade, its thresholds chosen on the
         held-out annotations (recorded in each step's summary)."""
         target = self.options.target_agreement
         if target is None:
-            return proxy, None
+            return proxy
         if self.options.engine == "ray":
             raise InputError("the cascade runs on the local engine; drop --engine ray")
         thresholds = {}
         for step, summary in zip(plan.steps, steps, strict=True):
-            confidences, agrees = held_out_agreement(proxy, step, held[step.id])
-            threshold = choose_threshold(confidences, agrees, target)
+            check = checks[step.id]
+            threshold = choose_threshold(check.confidences, check.agrees, target)
             thresholds[step.instruction] = threshold.value
             summary["cascade"] = threshold.to_dict()
-        self._fallback = LLMAnswerer(self._annotator())
-        cascade = CascadeAnswerer(proxy, self._fallback, thresholds, self.options.llm_budget)
-        return cascade, cascade
+        llm = LLMAnswerer(self._annotator())
+        return CascadeAnswerer(proxy, llm, thresholds, self.options.llm_budget)
 
     def _execute(self, plan: Plan, answerer: Answerer, corpus: Corpus) -> ExecutionReport:
         self.log(f"executing the plan over {corpus.path} with the {answerer.name}")
@@ -358,22 +337,54 @@ class Miner:
         return Annotator(self._client(), verify_spans=self.options.verify_spans)
 
 
-def held_out_agreement(
-    proxy: Proxy, step: Step, held: Sequence[Example]
-) -> tuple[list[float], list[bool]]:
-    """The proxy's confidence on each held-out annotation, and whether it gave the LLM's
-    answer (the same decision; the same set of spans)."""
+@dataclass(frozen=True, slots=True)
+class HeldOutCheck:
+    """The proxy's answers on one step's held-out LLM annotations, read once: per document
+    its confidence and whether it gave the LLM's answer (the same decision; the same set
+    of spans), and the agreement scores the report shows."""
+
+    confidences: list[float]
+    agrees: list[bool]
+    scores: dict[str, float]
+
+
+def held_out_check(proxy: Proxy, step: Step, held: Sequence[Example]) -> HeldOutCheck:
+    if not held:
+        return HeldOutCheck([], [], {})
     texts = [e.text for e in held]
     if step.op == "get_label":
         labels = proxy.get_label(texts, step.instruction)
-        return [r.confidence for r in labels], [
-            r.value == bool(e.label) for r, e in zip(labels, held, strict=True)
-        ]
-    spans = proxy.get_span(texts, step.instruction)
-    return [r.confidence for r in spans], [
-        {s.key for s in r.spans} == {s.key for s in e.spans or ()}
-        for r, e in zip(spans, held, strict=True)
-    ]
+        gold = [bool(e.label) for e in held]
+        scores = score_labels([r.value for r in labels], gold)
+        return HeldOutCheck(
+            [r.confidence for r in labels],
+            [r.value == g for r, g in zip(labels, gold, strict=True)],
+            {"accuracy": round(scores.accuracy, 4), "f1_true": round(scores.f1, 4)},
+        )
+    results = proxy.get_span(texts, step.instruction)
+    expected = [e.spans or () for e in held]
+    span_scores = score_spans([r.spans for r in results], expected)
+    return HeldOutCheck(
+        [r.confidence for r in results],
+        [
+            {s.key for s in r.spans} == {s.key for s in e}
+            for r, e in zip(results, expected, strict=True)
+        ],
+        {"exact_f1": round(span_scores.f1, 4), "lenient_f1": round(span_scores.lenient_f1, 4)},
+    )
+
+
+def _step_summary(step: Step, run: AnnotationRun, check: HeldOutCheck) -> dict[str, Any]:
+    return {
+        "id": step.id,
+        "op": step.op,
+        "instruction": step.instruction,
+        "annotated": len(run.annotations),
+        "failed": len(run.failures),
+        "failure_reasons": sorted({f.reason for f in run.failures})[:5],
+        "held_out": len(check.agrees),
+        "agreement": check.scores,
+    }
 
 
 def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str, Any]]) -> None:
@@ -381,18 +392,6 @@ def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str,
     for step, summary in zip(plan.steps, steps, strict=True):
         summary["cascade"]["deferred_to_llm"] = cascade.deferred.get(step.instruction, 0)
         summary["cascade"]["unsure_over_budget"] = cascade.over_budget.get(step.instruction, 0)
-
-
-def agreement(proxy: Proxy, step: Step, held: Sequence[Example]) -> dict[str, float]:
-    """How often the proxy gives the LLM's answer on annotations it was not trained on."""
-    texts = [e.text for e in held]
-    if step.op == "get_label":
-        predicted = [r.value for r in proxy.get_label(texts, step.instruction)]
-        scores = score_labels(predicted, [bool(e.label) for e in held])
-        return {"accuracy": round(scores.accuracy, 4), "f1_true": round(scores.f1, 4)}
-    spans = [r.spans for r in proxy.get_span(texts, step.instruction)]
-    span_scores = score_spans(spans, [e.spans or () for e in held])
-    return {"exact_f1": round(span_scores.f1, 4), "lenient_f1": round(span_scores.lenient_f1, 4)}
 
 
 def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:

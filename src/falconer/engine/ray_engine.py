@@ -128,7 +128,6 @@ def _stage(corpus: Corpus, folder: Path, rejects: RejectLog, report: ExecutionRe
         report.records += 1
         if isinstance(record, Reject):
             skipped.append(record)
-            report.rejected += 1
             continue
         rows["seq"].append(report.documents)
         rows["id"].append(record.id)
@@ -139,9 +138,7 @@ def _stage(corpus: Corpus, folder: Path, rejects: RejectLog, report: ExecutionRe
     if rows["seq"]:
         _write_stage(folder, rows)
     rejects.append([r.to_dict() for r in skipped])
-    for reject in skipped:
-        reason = reject.reason.split(":")[0]
-        report.reject_reasons[reason] = report.reject_reasons.get(reason, 0) + 1
+    report.count_rejects(skipped)
     return folder
 
 
