@@ -1,7 +1,7 @@
 import pytest
 
 from falconer.core import Span
-from falconer.core.metrics import score_labels, score_spans
+from falconer.core.metrics import calibration_error, score_labels, score_spans
 
 
 def test_label_scores_count_the_true_class() -> None:
@@ -35,3 +35,11 @@ def test_lenient_span_scores_reject_overlap_with_other_text() -> None:
     gold = [[Span(0, 12, "battery life")]]
     predicted = [[Span(0, 7, "battery")]]
     assert score_spans(predicted, gold).lenient_f1 == 0.0
+
+
+def test_calibration_error_is_the_weighted_gap_between_sureness_and_hits() -> None:
+    assert calibration_error([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0.0)
+    assert calibration_error([0.95] * 4, [True, True, False, False]) == pytest.approx(0.45)
+    assert calibration_error([], []) == 0.0
+    halves = calibration_error([0.55, 0.95], [True, True])
+    assert halves == pytest.approx((0.45 + 0.05) / 2)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from falconer.bench.proxy_bench import calibration_on_test
 from falconer.bench.tasks import BenchTask, load_task
 from falconer.core import InputError
 from falconer.proxy import Proxy, TrainConfig
@@ -104,3 +105,37 @@ def test_bad_calls_are_input_errors(trained: Proxy) -> None:
         trained.get_span(["text"], "  ")
     with pytest.raises(InputError):
         trained.fit([])
+
+
+def test_temperature_scaling_changes_confidences_never_decisions(
+    trained: Proxy, persons: BenchTask, bench_dir: Path
+) -> None:
+    sentiment = load_task(bench_dir / "tasks" / "sst2-positive")
+    sentences = [d.text for d in persons.test[:60]]
+    reviews = [d.text for d in sentiment.test[:60]]
+    temperatures = dict(trained.config.temperatures)
+    assert set(temperatures) == {persons.instruction, sentiment.instruction}
+    calibrated = (
+        trained.get_span(sentences, persons.instruction),
+        trained.get_label(reviews, sentiment.instruction),
+    )
+    trained.config.temperatures.clear()
+    try:
+        raw = (
+            trained.get_span(sentences, persons.instruction),
+            trained.get_label(reviews, sentiment.instruction),
+        )
+    finally:
+        trained.config.temperatures.update(temperatures)
+    assert [r.texts for r in calibrated[0]] == [r.texts for r in raw[0]]
+    assert [r.value for r in calibrated[1]] == [r.value for r in raw[1]]
+    if temperatures[sentiment.instruction] != 1.0:
+        assert [r.probability for r in calibrated[1]] != [r.probability for r in raw[1]]
+
+
+def test_calibrated_confidences_match_accuracy_better_on_unseen_reviews(
+    trained: Proxy, bench_dir: Path
+) -> None:
+    sentiment = load_task(bench_dir / "tasks" / "sst2-positive")
+    errors = calibration_on_test(trained, sentiment, sentiment.test[:400])
+    assert errors["ece"] < errors["ece_uncalibrated"]

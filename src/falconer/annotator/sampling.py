@@ -28,12 +28,12 @@ def sample_random(docs: Sequence[Document], n: int, seed: int) -> list[Document]
     return random.Random(seed).sample(list(docs), n)
 
 
-def k_center(embeddings: np.ndarray, n: int, seed: int) -> list[int]:
-    """Greedy k-center: start at a random point, repeatedly add the farthest point."""
+def k_center(embeddings: np.ndarray, n: int, seed: int, first: int | None = None) -> list[int]:
+    """Greedy k-center: start at `first` (else a random point), repeatedly add the farthest."""
     count = embeddings.shape[0]
     if n >= count:
         return list(range(count))
-    first = random.Random(seed).randrange(count)
+    first = random.Random(seed).randrange(count) if first is None else first
     chosen = [first]
     distance = np.linalg.norm(embeddings - embeddings[first], axis=1)
     for _ in range(n - 1):
@@ -84,6 +84,27 @@ def sample_diverse(
     pool = sample_random(docs, min(len(docs), n * pool_factor), seed)
     chosen = k_center(embed([d.text for d in pool], backbone), n, seed)
     return [pool[i] for i in chosen]
+
+
+def sample_uncertain(
+    docs: Sequence[Document],
+    confidences: Sequence[float],
+    n: int,
+    *,
+    seed: int,
+    backbone: str = "default",
+    candidates_factor: int = 4,
+) -> list[Document]:
+    """N of the documents the proxy is least sure of, spread out: greedy k-center over the
+    embeddings of the `candidates_factor` x N least sure, starting from the least sure."""
+    if len(docs) != len(confidences):
+        raise InputError("one confidence per document is needed")
+    order = sorted(range(len(docs)), key=lambda i: (confidences[i], i))
+    candidates = [docs[i] for i in order[: n * candidates_factor]]
+    if len(candidates) <= n:
+        return candidates
+    chosen = k_center(embed([d.text for d in candidates], backbone), n, seed, first=0)
+    return [candidates[i] for i in chosen]
 
 
 def choose(

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from falconer.bench.tasks import BenchTask
-from falconer.core.metrics import score_labels, score_spans
+from falconer.core.metrics import calibration_error, score_labels, score_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.training import Progress
@@ -153,6 +153,7 @@ class ProxyBench:
             span_scores = score_spans(spans, [d.spans or () for d in docs])
             scores = dict(span_scores.to_dict())
             headline = span_scores.f1
+        report = {**report, "calibration": calibration_on_test(proxy, task, docs)}
         result = ProxyBenchResult(
             task=task.name,
             n=self.n,
@@ -218,3 +219,34 @@ class ProxyBench:
             f"{result.precision_against_text_task:.3f}"
         )
         return result
+
+
+def calibration_on_test(proxy: Proxy, task: BenchTask, docs: Sequence[Any]) -> dict[str, float]:
+    """Expected calibration error of the proxy's confidences on test documents, with the
+    fitted temperature and without it (what temperature scaling bought)."""
+    temperatures = proxy.config.temperatures
+    fitted = temperatures.get(task.instruction, 1.0)
+    errors = {}
+    for name, temperature in (("ece", fitted), ("ece_uncalibrated", 1.0)):
+        temperatures[task.instruction] = temperature
+        confidences, correct = _confidences(proxy, task, docs)
+        errors[name] = round(calibration_error(confidences, correct), 4)
+    temperatures[task.instruction] = fitted
+    return {"temperature": fitted, **errors}
+
+
+def _confidences(
+    proxy: Proxy, task: BenchTask, docs: Sequence[Any]
+) -> tuple[list[float], list[bool]]:
+    """Per document, the proxy's confidence and whether its whole answer was right."""
+    texts = [d.text for d in docs]
+    if task.kind == "label":
+        labels = proxy.get_label(texts, task.instruction)
+        return [r.confidence for r in labels], [
+            r.value == bool(d.label) for r, d in zip(labels, docs, strict=True)
+        ]
+    results = proxy.get_span(texts, task.instruction)
+    return [r.confidence for r in results], [
+        {s.key for s in r.spans} == {s.key for s in d.spans or ()}
+        for r, d in zip(results, docs, strict=True)
+    ]

@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from falconer.annotator.active import ActiveOptions
+from falconer.bench.active_bench import ActiveBench, ActiveBenchResult
 from falconer.bench.e2e_bench import E2EBench, E2EOptions
 from falconer.bench.e2e_report import summary_markdown, write_report
 from falconer.bench.inference_bench import bench_inference
@@ -111,6 +113,63 @@ def bench_proxy(
         console.print(_cross_table(crosses))
 
 
+@bench_app.command("active")
+def bench_active_command(
+    task: list[Path] = typer.Option(..., "--task", help="Task folder; repeatable."),
+    start: int = typer.Option(64, "--start", min=8, help="First, random round per task."),
+    step: int = typer.Option(32, "--step", min=1, help="Documents added per later round."),
+    budget: int = typer.Option(160, "--budget", min=8, help="Annotations per task at most."),
+    compare: list[int] = typer.Option(
+        [256], "--compare", min=4, help="Random sample sizes to compare with; repeatable."
+    ),
+    min_gain: float = typer.Option(
+        -1.0, "--min-gain", help="Stop at a plateau gaining less than this (-1: never)."
+    ),
+    pool: int = typer.Option(1000, "--pool", min=1, help="Unannotated documents scored a round."),
+    seed: int = typer.Option(0, "--seed"),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Torch CPU threads."),
+    min_steps: int = typer.Option(300, "--min-steps", min=1, help="Least training steps."),
+    max_test: int | None = typer.Option(
+        None, "--max-test", min=1, help="Score on the first N test documents only."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+) -> None:
+    """Active annotation against random annotation, oracle annotator, scored on test."""
+    try:
+        tasks = [load_task(path) for path in task]
+        options = ActiveOptions(
+            start=start, step=step, budget=budget, pool=pool, min_gain=min_gain, seed=seed
+        )
+        options.check()
+    except InputError as error:
+        raise typer.BadParameter(str(error)) from error
+    console.print("[bold]annotator: oracle[/bold] (gold answers of train documents)")
+
+    def save(results: list[ActiveBenchResult]) -> None:
+        if json_out:
+            _write_payload(json_out, {"results": [r.to_dict() for r in results]})
+
+    with training_progress() as progress:
+        results = ActiveBench(
+            tasks,
+            options,
+            compare,
+            threads=threads,
+            min_steps=min_steps,
+            max_test=max_test,
+            log=console.print,
+            progress=progress,
+        ).run(save)
+    table = Table(title="active vs random annotation, oracle annotator (test split)")
+    for column in ("task", "metric", "active curve (annotations: score)", "random", "reached"):
+        table.add_column(column)
+    for r in results:
+        curve = ", ".join(f"{p['annotated']}: {p['test_score']:.3f}" for p in r.curve)
+        randoms = ", ".join(f"{n}: {score:.3f}" for n, score in r.random.items())
+        table.add_row(r.task, r.metric, curve, randoms, str(r.reached_with or "no"))
+    console.print(table)
+
+
 @bench_app.command("inference")
 def bench_inference_command(
     proxy_dir: Path = typer.Option(
@@ -176,8 +235,12 @@ def bench_planning_command(
 
 def _write_json(path: Path, results: list[ProxyBenchResult], crosses: list[CrossResult]) -> None:
     """Rewritten after every trained model, so a crash loses at most the model in training."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"results": [r.to_dict() for r in results], "cross": [c.to_dict() for c in crosses]}
+    _write_payload(path, payload)
+
+
+def _write_payload(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial_path = path.with_suffix(".partial")
     partial_path.write_text(json.dumps(payload, indent=2))
     partial_path.replace(path)

@@ -106,3 +106,21 @@ def score_spans(predicted: Sequence[Sequence[Span]], gold: Sequence[Sequence[Spa
         n_predicted=n_predicted,
         n_gold=n_gold,
     )
+
+
+def calibration_error(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float:
+    """Expected calibration error: over equal-width confidence bins, the gap between how sure
+    the answers were and how often they were right, weighted by the share of answers."""
+    if len(confidences) != len(correct):
+        raise ValueError("confidences and outcomes differ in length")
+    if not confidences:
+        return 0.0
+    totals = [[0.0, 0.0, 0] for _ in range(bins)]
+    for confidence, right in zip(confidences, correct, strict=True):
+        slot = totals[min(int(confidence * bins), bins - 1)]
+        slot[0] += confidence
+        slot[1] += float(right)
+        slot[2] += 1
+    return sum(abs(sure - hits) for sure, hits, _ in totals) / len(confidences)

@@ -23,7 +23,7 @@ from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import AnnotationRun, load_run, save_run
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.core.metrics import score_labels, score_spans
+from falconer.core.metrics import calibration_error, score_labels, score_spans
 from falconer.core.tasks import Example, TaskData
 from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.cascade import CascadeAnswerer, choose_threshold
@@ -356,21 +356,33 @@ def held_out_check(proxy: Proxy, step: Step, held: Sequence[Example]) -> HeldOut
         labels = proxy.get_label(texts, step.instruction)
         gold = [bool(e.label) for e in held]
         scores = score_labels([r.value for r in labels], gold)
+        confidences = [r.confidence for r in labels]
+        agrees = [r.value == g for r, g in zip(labels, gold, strict=True)]
         return HeldOutCheck(
-            [r.confidence for r in labels],
-            [r.value == g for r, g in zip(labels, gold, strict=True)],
-            {"accuracy": round(scores.accuracy, 4), "f1_true": round(scores.f1, 4)},
+            confidences,
+            agrees,
+            {
+                "accuracy": round(scores.accuracy, 4),
+                "f1_true": round(scores.f1, 4),
+                "calibration_error": round(calibration_error(confidences, agrees), 4),
+            },
         )
     results = proxy.get_span(texts, step.instruction)
     expected = [e.spans or () for e in held]
     span_scores = score_spans([r.spans for r in results], expected)
+    confidences = [r.confidence for r in results]
+    agrees = [
+        {s.key for s in r.spans} == {s.key for s in e}
+        for r, e in zip(results, expected, strict=True)
+    ]
     return HeldOutCheck(
-        [r.confidence for r in results],
-        [
-            {s.key for s in r.spans} == {s.key for s in e}
-            for r, e in zip(results, expected, strict=True)
-        ],
-        {"exact_f1": round(span_scores.f1, 4), "lenient_f1": round(span_scores.lenient_f1, 4)},
+        confidences,
+        agrees,
+        {
+            "exact_f1": round(span_scores.f1, 4),
+            "lenient_f1": round(span_scores.lenient_f1, 4),
+            "calibration_error": round(calibration_error(confidences, agrees), 4),
+        },
     )
 
 

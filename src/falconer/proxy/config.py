@@ -20,6 +20,8 @@ class ProxyConfig:
     label_threshold: float = 0.5
     instructions: list[str] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)
+    # instruction -> temperature dividing its head's logits (fitted on held-out annotations)
+    temperatures: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,26 +23,52 @@ class WindowPredictions:
     tag_probabilities: list[np.ndarray]
 
 
+@dataclass(slots=True)
+class WindowLogits:
+    """The network's raw outputs per window (tags at each word's first sub-token only)."""
+
+    label: np.ndarray
+    tags: list[np.ndarray]
+
+    def probabilities(self, temperature: float = 1.0) -> WindowPredictions:
+        """Probabilities with the logits divided by `temperature` (1: as trained)."""
+        return WindowPredictions(
+            _sigmoid(self.label / temperature), [_softmax(t / temperature) for t in self.tags]
+        )
+
+
+def window_logits(
+    runtime: Runtime | ProxyModel,
+    windows: Sequence[Window],
+    pad_id: int,
+    batch_size: int,
+    on_batch: Callable[[int], None] | None = None,
+) -> WindowLogits:
+    """Logits for every window, batched by length with dynamic padding."""
+    run = TorchRuntime(runtime) if isinstance(runtime, ProxyModel) else runtime
+    labels = np.zeros(len(windows), dtype=np.float32)
+    tags: list[np.ndarray] = [np.zeros((0, 3), dtype=np.float32)] * len(windows)
+    for indices in length_sorted_batches(windows, batch_size):
+        label_logits, tag_logits = run(collate([windows[i] for i in indices], pad_id))
+        labels[indices] = label_logits
+        for row, i in enumerate(indices):
+            tags[i] = tag_logits[row, windows[i].positions]
+        if on_batch is not None:
+            on_batch(len(indices))
+    return WindowLogits(labels, tags)
+
+
 def predict_windows(
     runtime: Runtime | ProxyModel,
     windows: Sequence[Window],
     pad_id: int,
     batch_size: int,
     on_batch: Callable[[int], None] | None = None,
+    temperature: float = 1.0,
 ) -> WindowPredictions:
-    """Probabilities for every window, batched by length with dynamic padding."""
-    run = TorchRuntime(runtime) if isinstance(runtime, ProxyModel) else runtime
-    labels = np.zeros(len(windows), dtype=np.float32)
-    tags: list[np.ndarray] = [np.zeros((0, 3), dtype=np.float32)] * len(windows)
-    for indices in length_sorted_batches(windows, batch_size):
-        label_logits, tag_logits = run(collate([windows[i] for i in indices], pad_id))
-        labels[indices] = _sigmoid(label_logits)
-        tag_probabilities = _softmax(tag_logits)
-        for row, i in enumerate(indices):
-            tags[i] = tag_probabilities[row, windows[i].positions]
-        if on_batch is not None:
-            on_batch(len(indices))
-    return WindowPredictions(labels, tags)
+    """Probabilities for every window, the logits divided by `temperature`."""
+    logits = window_logits(runtime, windows, pad_id, batch_size, on_batch)
+    return logits.probabilities(temperature)
 
 
 def predict_texts(
@@ -53,12 +79,16 @@ def predict_texts(
     texts: Sequence[str],
     batch_size: int = 64,
 ) -> tuple[Encoded, WindowPredictions]:
-    """Window every text under one instruction and run the network over the windows."""
+    """Window every text under one instruction and run the network over the windows, with
+    the instruction's calibrated temperature."""
     encoded = encode(
         tokenizer, [instruction] * len(texts), list(texts), config.max_length, config.stride
     )
     pad_id = int(tokenizer.pad_token_id or 0)
-    return encoded, predict_windows(runtime, encoded.windows, pad_id, batch_size)
+    temperature = config.temperatures.get(instruction, 1.0)
+    return encoded, predict_windows(
+        runtime, encoded.windows, pad_id, batch_size, temperature=temperature
+    )
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

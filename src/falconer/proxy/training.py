@@ -26,6 +26,7 @@ from falconer.core.spans import Span
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.proxy.augment import replace_mentions
 from falconer.proxy.batching import collate, tag_targets
+from falconer.proxy.calibration import fit_temperature
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode, word_tags
 from falconer.proxy.inference import WindowPredictions, labels_from, predict_texts, spans_from
@@ -59,6 +60,7 @@ class TrainReport:
     dev_score: float = float("nan")
     dev_scores: dict[str, float] = field(default_factory=dict)
     history: list[tuple[int, float]] = field(default_factory=list)
+    temperatures: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,6 +115,8 @@ class Trainer:
         started = time.perf_counter()
         torch.manual_seed(self.config.seed)
         splits = [self._split(task) for task in tasks]
+        for split in splits:  # confidences stay uncalibrated until the end of this fit
+            self.proxy_config.temperatures.pop(split.task.instruction, None)
         items = [item for split in splits for item in _items(split.task, split.train, 1.0)]
         augmented = self._augment(splits)
         negatives = self._cross_negatives(splits)
@@ -132,8 +136,19 @@ class Trainer:
                 break
             steps = self.config.min_steps * len(splits)
             self._train(items + negatives + pseudo, splits, report, started, steps)
+        self._calibrate(splits, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _calibrate(self, splits: Sequence[_Split], report: TrainReport) -> None:
+        """Temperature per instruction on the same held-out slice that chose the model."""
+        for split in splits:
+            task, config = split.task, self.proxy_config
+            temperature = fit_temperature(
+                self.model, self.tokenizer, config, task.instruction, task.kind, split.dev
+            )
+            self.proxy_config.temperatures[task.instruction] = temperature
+            report.temperatures[task.instruction] = temperature
 
     def _split(self, task: TaskData) -> _Split:
         examples = list(task.examples)

@@ -1,0 +1,226 @@
+"""Active annotation: after a first random round, annotate next where the proxy is least sure.
+
+Each round trains the proxy on everything annotated so far, scores a pool of unannotated
+documents, and sends the least sure ones (spread out over the embedding space, so one
+confusing kind of document does not take the whole round) to the annotator. It stops when
+the agreement on a fixed held-out slice of the first, random round stops improving, or when
+the budget is spent. The held-out slice is never trained on and never chosen actively, so
+the learning curve it draws is an unbiased estimate.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from falconer.annotator.sampling import sample_uncertain
+from falconer.core.documents import Document
+from falconer.core.errors import InputError
+from falconer.core.metrics import score_labels, score_spans
+from falconer.core.tasks import Example, Kind, TaskData
+from falconer.proxy import Proxy
+
+# instruction, kind, documents -> their annotations (a document the annotator failed on is
+# simply absent)
+Annotate = Callable[[str, Kind, Sequence[Document]], dict[str, Example]]
+Train = Callable[[list[TaskData]], Proxy]
+OnRound = Callable[[Proxy, "ActiveRound"], None]
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One primitive call to annotate for: what is asked, and whether of a label or spans."""
+
+    instruction: str
+    kind: Kind
+
+    def asked(self) -> tuple[str, Kind]:
+        return self.instruction, self.kind
+
+
+@dataclass(slots=True)
+class ActiveOptions:
+    start: int = 64  # documents of the first, random round (per question)
+    step: int = 32  # documents added per later round
+    budget: int = 256  # annotated documents per question at most, held-out slice included
+    held_out: float = 0.25  # of the first round, to measure agreement on
+    pool: int = 2000  # unannotated documents scored per round
+    min_gain: float = 0.005  # a round that gains less than this is a plateau
+    patience: int = 1  # plateau rounds in a row before stopping
+    seed: int = 0
+
+    def check(self) -> None:
+        if self.start < 8 or self.step < 1:
+            raise InputError("active annotation needs a first round of >= 8 and a step >= 1")
+        if self.budget < self.start:
+            raise InputError(f"budget {self.budget} is smaller than the first round {self.start}")
+        if not 0 < self.held_out < 1:
+            raise InputError(f"held-out share must be in (0, 1), got {self.held_out}")
+
+
+@dataclass(slots=True)
+class ActiveRound:
+    """One point of the learning curve."""
+
+    round: int
+    annotated: dict[str, int]  # per instruction, held-out slice included
+    trained_on: dict[str, int]
+    agreement: dict[str, float]  # held-out agreement per instruction
+    mean_agreement: float
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. test scores in a benchmark
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class ActiveResult:
+    proxy: Proxy
+    train: list[TaskData]
+    held_out: dict[str, list[Example]]
+    rounds: list[ActiveRound]
+    stopped: str  # why: "budget", "plateau" or "pool exhausted"
+
+
+class ActiveAnnotation:
+    """Rounds of train -> find the unsure -> annotate, for every question of a plan at once
+    (one proxy serves them all)."""
+
+    def __init__(
+        self,
+        questions: Sequence[Question],
+        documents: Sequence[Document],
+        annotate: Annotate,
+        train: Train,
+        options: ActiveOptions | None = None,
+        on_round: OnRound | None = None,
+        log: Log = print,
+    ) -> None:
+        self.questions = list(questions)
+        self.documents = list(documents)
+        self.annotate = annotate
+        self.train = train
+        self.options = options or ActiveOptions()
+        self.options.check()
+        self.on_round = on_round
+        self.log = log
+
+    def run(self) -> ActiveResult:
+        rng = random.Random(self.options.seed)
+        order = list(self.documents)
+        rng.shuffle(order)
+        first = order[: self.options.start]
+        labelled = {q.instruction: self.annotate(*q.asked(), first) for q in self.questions}
+        held_out = {i: self._held_out(examples, rng) for i, examples in labelled.items()}
+        seen = {d.id for d in first}
+        rounds: list[ActiveRound] = []
+        while True:
+            started = time.perf_counter()
+            tasks = [self._task(q, labelled, held_out) for q in self.questions]
+            proxy = self.train(tasks)
+            rounds.append(self._round(len(rounds), proxy, labelled, tasks, held_out, started))
+            if self.on_round is not None:
+                self.on_round(proxy, rounds[-1])
+            stopped = self._stop(rounds, labelled)
+            if stopped:
+                self.log(f"active annotation stopped: {stopped}")
+                return ActiveResult(proxy, tasks, held_out, rounds, stopped)
+            pool = [d for d in order if d.id not in seen][: self.options.pool]
+            if not pool:
+                return ActiveResult(proxy, tasks, held_out, rounds, "pool exhausted")
+            for question in self.questions:
+                chosen = self._choose(proxy, question, pool, labelled)
+                seen.update(d.id for d in chosen)
+                labelled[question.instruction].update(self.annotate(*question.asked(), chosen))
+
+    def _held_out(self, annotations: dict[str, Example], rng: random.Random) -> list[Example]:
+        ids = sorted(annotations)
+        rng.shuffle(ids)
+        return [annotations[i] for i in ids[: round(len(ids) * self.options.held_out)]]
+
+    @staticmethod
+    def _task(
+        question: Question,
+        labelled: dict[str, dict[str, Example]],
+        held_out: dict[str, list[Example]],
+    ) -> TaskData:
+        kept = {id(e) for e in held_out[question.instruction]}
+        examples = [e for e in labelled[question.instruction].values() if id(e) not in kept]
+        return TaskData(question.instruction, question.kind, examples)
+
+    def _choose(
+        self,
+        proxy: Proxy,
+        question: Question,
+        pool: Sequence[Document],
+        labelled: dict[str, dict[str, Example]],
+    ) -> list[Document]:
+        room = self.options.budget - len(labelled[question.instruction])
+        size = min(self.options.step, room)
+        if size <= 0:
+            return []
+        texts = [d.text for d in pool]
+        if question.kind == "label":
+            confidences = [r.confidence for r in proxy.get_label(texts, question.instruction)]
+        else:
+            confidences = [r.confidence for r in proxy.get_span(texts, question.instruction)]
+        return sample_uncertain(
+            pool, confidences, size, seed=self.options.seed, backbone=proxy.config.backbone
+        )
+
+    def _round(
+        self,
+        index: int,
+        proxy: Proxy,
+        labelled: dict[str, dict[str, Example]],
+        tasks: Sequence[TaskData],
+        held_out: dict[str, list[Example]],
+        started: float,
+    ) -> ActiveRound:
+        agreement = {
+            q.instruction: held_out_agreement(proxy, q, held_out[q.instruction])
+            for q in self.questions
+        }
+        mean = sum(agreement.values()) / max(len(agreement), 1)
+        point = ActiveRound(
+            index,
+            {k: len(v) for k, v in labelled.items()},
+            {t.instruction: len(t.examples) for t in tasks},
+            agreement,
+            round(mean, 4),
+            round(time.perf_counter() - started, 1),
+        )
+        self.log(
+            f"round {index}: {sum(point.annotated.values())} annotated, "
+            f"held-out agreement {point.mean_agreement:.4f}"
+        )
+        return point
+
+    def _stop(self, rounds: Sequence[ActiveRound], labelled: dict[str, dict[str, Example]]) -> str:
+        if all(len(v) >= self.options.budget for v in labelled.values()):
+            return "budget"
+        patience = self.options.patience
+        if len(rounds) > patience:
+            best_before = max(r.mean_agreement for r in rounds[:-patience])
+            recent = max(r.mean_agreement for r in rounds[-patience:])
+            if recent < best_before + self.options.min_gain:
+                return "plateau"
+        return ""
+
+
+def held_out_agreement(proxy: Proxy, question: Question, held_out: Sequence[Example]) -> float:
+    """Accuracy on a label question, exact span F1 on a span question (against the
+    annotator, not against any gold)."""
+    if not held_out:
+        return 0.0
+    texts = [e.text for e in held_out]
+    if question.kind == "label":
+        labels = proxy.get_label(texts, question.instruction)
+        return score_labels([r.value for r in labels], [bool(e.label) for e in held_out]).accuracy
+    results = proxy.get_span(texts, question.instruction)
+    return score_spans([r.spans for r in results], [e.spans or () for e in held_out]).f1
