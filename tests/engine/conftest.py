@@ -45,6 +45,12 @@ def tiny_backbone(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_backbone_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh 2-layer encoder (no heads), for runs that train their own proxy."""
+    return tiny_backbone(tmp_path_factory.mktemp("tiny") / "backbone")
+
+
+@pytest.fixture(scope="session")
 def small_proxy_dir(tmp_path_factory: pytest.TempPathFactory, bench_dir: Path) -> Path:
     root = tmp_path_factory.mktemp("small-proxy")
     proxy = Proxy.from_pretrained(tiny_backbone(root / "backbone"), threads=2)

@@ -131,6 +131,18 @@ def test_a_rerun_after_completion_does_no_work_and_a_different_plan_needs_restar
     assert restarted.kept == 20 - first.kept
 
 
+def test_results_of_a_retrained_proxy_or_other_cascade_settings_are_never_reused(
+    small_proxy: Proxy, bench_dir: Path, tmp_path: Path, plan: Plan
+) -> None:
+    corpus = Corpus(write_jsonl(_docs(bench_dir, 20), tmp_path / "corpus.jsonl"))
+    out = tmp_path / "out"
+    Execution(plan, small_proxy, corpus, out, identity='{"proxy": "a"}').run()
+    with pytest.raises(InputError, match="--restart"):
+        Execution(plan, small_proxy, corpus, out, identity='{"proxy": "b"}').run()
+    again = Execution(plan, small_proxy, corpus, out, identity='{"proxy": "a"}').run()
+    assert again.resumed_at == 20
+
+
 def test_bad_rows_go_to_the_rejects_file_with_file_and_line_and_the_run_goes_on(
     small_proxy: Proxy, tmp_path: Path, plan: Plan
 ) -> None:

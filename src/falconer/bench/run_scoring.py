@@ -102,10 +102,20 @@ def compare(ids: Sequence[str], predicted: Answers, reference: Answers) -> dict[
         per_field[theirs] = {"predicted_field": mine, **scores.to_dict()}
         exact.append(scores.f1)
         lenient.append(scores.lenient_f1)
+    same = [
+        all(
+            {s.key for s in predicted.spans.get(mine, {}).get(i, [])}
+            == {s.key for s in reference.spans[theirs].get(i, [])}
+            for mine, theirs in pairs
+        )
+        for i in ids
+    ]
     return {
         "metric": "exact span F1 (macro over fields)",
         "score": sum(exact) / max(len(exact), 1),
         "lenient_f1": sum(lenient) / max(len(lenient), 1),
+        # the cascade's notion: the share of documents given exactly the same spans
+        "same_answer_share": sum(same) / max(len(same), 1),
         "fields": per_field,
     }
 

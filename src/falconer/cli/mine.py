@@ -103,6 +103,14 @@ def mine(
     llm_budget: int | None = typer.Option(
         None, "--llm-budget", min=0, help="Most LLM calls the cascade may make."
     ),
+    active: bool = typer.Option(
+        False,
+        "--active",
+        help="Active annotation: after a random first round, annotate where the proxy is "
+        "least sure, until --annotate per step or a plateau of held-out agreement.",
+    ),
+    active_start: int = typer.Option(48, "--active-start", min=8, help="First, random round."),
+    active_step: int = typer.Option(32, "--active-step", min=1, help="Documents per round after."),
 ) -> None:
     """Plan INSTRUCTION, annotate a sample of the corpus for every step with the LLM, train one
     proxy, run it over the whole corpus, and write results and a report to the run folder.
@@ -122,6 +130,9 @@ def mine(
         engine=engine,
         target_agreement=target_agreement,
         llm_budget=llm_budget,
+        active=active,
+        active_start=active_start,
+        active_step=active_step,
     )
 
     def job() -> RunReport:

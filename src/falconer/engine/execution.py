@@ -71,6 +71,9 @@ class Execution:
     batch_size: int = 256
     restart: bool = False
     progress: Progress | None = None
+    # what else decides the answers (the proxy's training, cascade thresholds, the LLM), so
+    # that a rerun with another one never passes off the old results as its own
+    identity: str = ""
 
     def run(self) -> ExecutionReport:
         if self.batch_size < 1:
@@ -87,8 +90,8 @@ class Execution:
         state = None if self.restart else sink.resume()
         if state is not None and state.get("key") != key:
             raise InputError(
-                f"{self.output} holds an interrupted run of another plan, corpus or model; "
-                "pass --restart to start over (its results will be replaced)"
+                f"{self.output} holds results of another plan, corpus or model (or of a "
+                "retrained proxy or other cascade settings); pass --restart to replace them"
             )
         if state is None:
             sink.reset()
@@ -143,6 +146,7 @@ class Execution:
                 self.corpus.id_field,
                 self.corpus.max_chars,
                 self.answerer.name,
+                self.identity,
                 self.batch_size,
             ],
             sort_keys=True,

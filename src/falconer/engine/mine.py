@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from falconer.annotator.active import ActiveAnnotation, ActiveOptions, Question
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import AnnotationRun, load_run, save_run
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.metrics import calibration_error, score_labels, score_spans
-from falconer.core.tasks import Example, TaskData
+from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.cascade import CascadeAnswerer, choose_threshold
 from falconer.engine.corpus import Corpus, sample_documents
@@ -71,6 +72,12 @@ class MineOptions:
     # the cascade: defer unsure documents to the LLM to reach this agreement with LLM-only
     target_agreement: float | None = None
     llm_budget: int | None = None  # LLM calls the cascade may make at most
+    # active annotation: a random first round, then the documents the proxy is least sure of,
+    # up to `n_annotate` per step or until held-out agreement stops improving
+    active: bool = False
+    active_start: int = 48
+    active_step: int = 32
+    active_pool: int = 2000  # documents sampled from the corpus to choose from
 
 
 class Miner:
@@ -114,14 +121,18 @@ class Miner:
         plan, plan_usage = self._plan(instruction, plan, sample)
         seconds["plan"] = time.perf_counter() - started
         usage["plan"] = total_usage([plan_usage])
-        started = time.perf_counter()
-        runs = self._annotate(plan, sample, given or {})
-        seconds["annotate"] = time.perf_counter() - started
+        curve: list[dict[str, Any]] = []
+        if self.options.active and not given:
+            runs, proxy, held = self._learn_actively(plan, corpus, seconds, curve)
+        else:
+            started = time.perf_counter()
+            runs = self._annotate(plan, sample, given or {})
+            seconds["annotate"] = time.perf_counter() - started
+            train, held = self._split(plan, runs)
+            started = time.perf_counter()
+            proxy = self._train(train)
+            seconds["train"] = time.perf_counter() - started
         usage["annotate"] = total_usage(run.usage for run in runs.values())
-        train, held = self._split(plan, runs)
-        started = time.perf_counter()
-        proxy = self._train(train)
-        seconds["train"] = time.perf_counter() - started
         checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
         steps = [_step_summary(step, runs[step.id], checks[step.id]) for step in plan.steps]
         answerer = self._answerer(plan, proxy, checks, steps)
@@ -142,6 +153,7 @@ class Miner:
             usage,
             execution.to_dict(),
         )
+        report.learning_curve = curve
         report.outputs = self._outputs(execution)
         report.save(self.output)
         return report
@@ -236,6 +248,55 @@ class Miner:
             runs[step.id] = run
         return runs
 
+    def _learn_actively(
+        self, plan: Plan, corpus: Corpus, seconds: dict[str, float], curve: list[dict[str, Any]]
+    ) -> tuple[dict[str, AnnotationRun], Proxy, dict[str, list[Example]]]:
+        """Annotate and train in rounds (see `annotator.active`); every step's annotations so
+        far are saved after each round, and the LLM cache makes a rerun of a crashed loop
+        free up to where it stopped."""
+        step_of = {step.instruction: step for step in plan.steps}
+        runs = {step.id: AnnotationRun(step.instruction, step.kind) for step in plan.steps}  # type: ignore[arg-type]
+        seconds["annotate"] = seconds["train"] = 0.0
+
+        def annotate(instruction: str, kind: Kind, docs: Sequence[Document]) -> dict[str, Example]:
+            started = time.perf_counter()
+            step = step_of[instruction]
+            self.log(f"annotating {len(docs)} documents for {step.id}: {instruction!r}")
+            run = asyncio.run(self._annotator().annotate(instruction, kind, docs, self._tick(step)))
+            _merge_into(runs[step.id], run)
+            save_run(runs[step.id], self.output / "annotations" / f"{step.id}.jsonl")
+            seconds["annotate"] += time.perf_counter() - started
+            return {a.doc_id: a.example() for a in run.annotations}
+
+        def train(tasks: list[TaskData]) -> Proxy:
+            started = time.perf_counter()
+            proxy = self._train(tasks)
+            seconds["train"] += time.perf_counter() - started
+            return proxy
+
+        options = ActiveOptions(
+            start=min(self.options.active_start, self.options.n_annotate),
+            step=self.options.active_step,
+            budget=self.options.n_annotate,
+            held_out=self.options.held_out,
+            pool=self.options.active_pool,
+            seed=self.options.seed,
+        )
+        pool = sample_documents(corpus, self.options.active_pool, self.options.seed)
+        questions = [Question(step.instruction, step.kind) for step in plan.steps]  # type: ignore[arg-type]
+        result = ActiveAnnotation(questions, pool, annotate, train, options, log=self.log).run()
+        curve.extend(r.to_dict() for r in result.rounds)
+        curve.append({"stopped": result.stopped})
+        held = {step.id: result.held_out[step.instruction] for step in plan.steps}
+        return runs, result.proxy, held
+
+    def _tick(self, step: Step) -> Callable[[int, int], None]:
+        def tick(done: int, total: int) -> None:
+            if self.progress:
+                self.progress(f"annotate {step.id}", done, total)
+
+        return tick
+
     def _split(
         self, plan: Plan, runs: dict[str, AnnotationRun]
     ) -> tuple[list[TaskData], dict[str, list[Example]]]:
@@ -308,7 +369,20 @@ class Miner:
             self.options.batch_size,
             self.options.restart,
             self.progress,
+            identity=self._identity(answerer),
         ).run()
+
+    def _identity(self, answerer: Answerer) -> str:
+        """What the answers depend on besides the plan and corpus."""
+        parts: dict[str, Any] = {}
+        if isinstance(answerer, Proxy | CascadeAnswerer):
+            parts["proxy"] = _recorded_fingerprint(self.output / TRAINING_FILE)
+        if isinstance(answerer, LLMAnswerer | CascadeAnswerer):
+            parts["llm"] = self.options.llm
+        if isinstance(answerer, CascadeAnswerer):
+            parts["thresholds"] = answerer.thresholds
+            parts["budget"] = answerer.budget
+        return json.dumps(parts, sort_keys=True)
 
     def _outputs(self, execution: ExecutionReport) -> dict[str, str]:
         outputs = {
@@ -406,6 +480,18 @@ def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str,
         summary["cascade"]["unsure_over_budget"] = cascade.over_budget.get(step.instruction, 0)
 
 
+def _merge_into(total: AnnotationRun, run: AnnotationRun) -> None:
+    """Add one round's annotations, failures, usage and time to a step's running total."""
+    total.annotations.extend(run.annotations)
+    total.failures.extend(run.failures)
+    for stage, figures in run.usage.items():
+        into = total.usage.setdefault(stage, {})
+        for name, value in figures.items():
+            if isinstance(value, int | float):
+                into[name] = into.get(name, 0) + value
+    total.seconds += run.seconds
+
+
 def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
     """A saved annotation run of this very step over this very sample, if there is one."""
     if not path.is_file():
@@ -462,8 +548,9 @@ def apply_run(
         execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
     else:
         proxy = Proxy.from_pretrained(proxy_path, threads=threads)
+        identity = json.dumps({"proxy": _recorded_fingerprint(run_dir / TRAINING_FILE)})
         execution = Execution(
-            plan, proxy, corpus, output, output_format, batch_size, restart, progress
+            plan, proxy, corpus, output, output_format, batch_size, restart, progress, identity
         ).run()
     report = RunReport(
         "apply",

@@ -38,6 +38,7 @@ class RunReport:
     usage: dict[str, dict[str, float]] = field(default_factory=dict)
     execute: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    learning_curve: list[dict[str, Any]] = field(default_factory=list)  # active annotation
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +71,7 @@ class RunReport:
                     f"{agreement or '-'} |"
                 )
             lines.append("")
+        lines += self._curve_lines()
         lines += [
             "## Cost and time",
             "",
@@ -99,6 +101,26 @@ class RunReport:
             lines += [f"Documents asked per step: {asked}.", ""]
         lines += ["## Outputs", ""] + [f"- {name}: `{path}`" for name, path in self.outputs.items()]
         return "\n".join(lines) + "\n"
+
+    def _curve_lines(self) -> list[str]:
+        rounds = [r for r in self.learning_curve if "round" in r]
+        if not rounds:
+            return []
+        lines = [
+            "## Active annotation: learning curve",
+            "",
+            "| round | annotated | trained on | held-out agreement | seconds |",
+            "|---|---|---|---|---|",
+        ]
+        for r in rounds:
+            annotated = sum(r["annotated"].values())
+            trained = sum(r["trained_on"].values())
+            lines.append(
+                f"| {r['round']} | {annotated} | {trained} | {r['mean_agreement']:.3f} | "
+                f"{r['seconds']:.0f} |"
+            )
+        stopped = next((r["stopped"] for r in self.learning_curve if "stopped" in r), "-")
+        return [*lines, "", f"Stopped: {stopped}.", ""]
 
 
 def _reasons(counts: Mapping[str, int]) -> str:

@@ -1,0 +1,64 @@
+"""Active annotation: the least sure documents go to the annotator next, in rounds, and the
+run report draws the learning curve. Real encoder, real embedded LLM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from falconer.annotator.records import load_run
+from falconer.annotator.sampling import sample_uncertain
+from falconer.core.documents import Document
+from falconer.engine.corpus import Corpus
+from falconer.engine.mine import MineOptions, Miner
+from falconer.plan.schema import Plan
+
+SENTIMENT = "Is this movie review positive?"
+
+
+def test_uncertain_sampling_takes_the_least_sure_first_and_spreads_out() -> None:
+    docs = [Document(f"d{i}", f"review number {i}: " + "good " * (i % 7)) for i in range(100)]
+    confidences = [0.5 + i / 200 for i in range(100)]
+    chosen = sample_uncertain(docs, confidences, 5, seed=0)
+    assert len({d.id for d in chosen}) == 5
+    assert chosen[0].id == "d0"
+    assert all(int(d.id[1:]) < 20 for d in chosen)  # among the 4 x 5 least sure
+
+
+@pytest.mark.slow
+def test_active_mine_annotates_in_rounds_and_reports_the_learning_curve(
+    bench_dir: Path, tmp_path: Path, tiny_backbone_dir: Path
+) -> None:
+    lines = (bench_dir / "tasks" / "sst2-positive" / "test.jsonl").read_text().splitlines()
+    corpus_path = tmp_path / "reviews.jsonl"
+    corpus_path.write_text(
+        "\n".join(json.dumps({"text": json.loads(x)["text"]}) for x in lines[:150])
+    )
+    step = {"id": "positive", "op": "get_label", "instruction": SENTIMENT}
+    plan = Plan.parse({"steps": [step], "fields": {"positive": "positive"}})
+    options = MineOptions(
+        n_annotate=32,
+        active=True,
+        active_start=16,
+        active_step=8,
+        min_steps=15,
+        threads=2,
+        backbone=str(tiny_backbone_dir),
+    )
+    report = Miner(tmp_path / "run", options, log=lambda _: None).run(
+        Corpus(corpus_path), plan=plan
+    )
+
+    rounds = [r for r in report.learning_curve if "round" in r]
+    annotated = [r["annotated"][SENTIMENT] for r in rounds]
+    assert annotated[0] == 16 and len(rounds) >= 2
+    assert annotated == sorted(set(annotated)) and annotated[-1] <= 32
+    assert report.learning_curve[-1]["stopped"] in {"budget", "plateau"}
+    saved = load_run(tmp_path / "run" / "annotations" / "positive.jsonl")
+    assert len(saved.annotations) + len(saved.failures) == annotated[-1]
+    assert len({a.doc_id for a in saved.annotations}) == len(saved.annotations)
+    assert report.steps[0]["held_out"] == 4  # a quarter of the random first round
+    assert report.execute["documents"] == 150
+    assert "Active annotation: learning curve" in (tmp_path / "run" / "report.md").read_text()
