@@ -152,6 +152,7 @@ class ParquetSink(ResultSink):
         super().__init__(folder)
         self.parts = folder / "results.parts"
         self.checkpoint = folder / CHECKPOINT_FILE
+        self._count = 0  # part files committed: from the checkpoint, never a folder listing
 
     @property
     def path(self) -> Path:
@@ -165,26 +166,27 @@ class ParquetSink(ResultSink):
             for part in self.parts.iterdir():
                 if not part.name.endswith(".parquet") or int(part.stem) >= saved["parts"]:
                     part.unlink()
+        self._count = int(saved["parts"])
         return dict(saved["state"])
 
     def reset(self) -> None:
+        self._count = 0
         self.checkpoint.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
         shutil.rmtree(self.parts, ignore_errors=True)
 
     def commit(self, rows: Sequence[ResultRow], state: State) -> None:
         self.parts.mkdir(exist_ok=True)
-        count = len(list(self.parts.glob("*.parquet")))
         if rows:
-            part = self.parts / f"{count:08d}.parquet"
+            part = self.parts / f"{self._count:08d}.parquet"
             temporary = part.with_suffix(".tmp")
             pq.write_table(to_arrow(rows), temporary)
             with temporary.open("rb") as written:
                 os.fsync(written.fileno())
             temporary.replace(part)
             _sync_folder(self.parts)
-            count += 1
-        write_atomically(self.checkpoint, json.dumps({"state": state, "parts": count}))
+            self._count += 1
+        write_atomically(self.checkpoint, json.dumps({"state": state, "parts": self._count}))
 
     def finish(self, state: State) -> None:
         super().finish(state)
