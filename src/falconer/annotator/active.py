@@ -67,7 +67,7 @@ class ActiveRound:
     """One point of the learning curve."""
 
     round: int
-    annotated: dict[str, int]  # per instruction, held-out slice included
+    annotated: dict[str, int]  # sent to the annotator per instruction (failures, held out too)
     trained_on: dict[str, int]
     agreement: dict[str, float]  # held-out agreement per instruction
     mean_agreement: float
@@ -116,17 +116,22 @@ class ActiveAnnotation:
         rng.shuffle(order)
         first = order[: self.options.start]
         labelled = {q.instruction: self.annotate(*q.asked(), first) for q in self.questions}
+        empty = [i for i, examples in labelled.items() if not examples]
+        if empty:
+            raise InputError(f"the annotator answered none of the first round for {empty[0]!r}")
         held_out = {i: self._held_out(examples, rng) for i, examples in labelled.items()}
         seen = {d.id for d in first}
+        # documents sent to the annotator, failures included: they cost as much
+        asked = {q.instruction: len(first) for q in self.questions}
         rounds: list[ActiveRound] = []
         while True:
             started = time.perf_counter()
             tasks = [self._task(q, labelled, held_out) for q in self.questions]
             proxy = self.train(tasks)
-            rounds.append(self._round(len(rounds), proxy, labelled, tasks, held_out, started))
+            rounds.append(self._round(len(rounds), proxy, asked, tasks, held_out, started))
             if self.on_round is not None:
                 self.on_round(proxy, rounds[-1])
-            stopped = self._stop(rounds, labelled)
+            stopped = self._stop(rounds, asked)
             if stopped:
                 self.log(f"active annotation stopped: {stopped}")
                 return ActiveResult(proxy, tasks, held_out, rounds, stopped)
@@ -134,8 +139,10 @@ class ActiveAnnotation:
             if not pool:
                 return ActiveResult(proxy, tasks, held_out, rounds, "pool exhausted")
             for question in self.questions:
-                chosen = self._choose(proxy, question, pool, labelled)
+                room = self.options.budget - asked[question.instruction]
+                chosen = self._choose(proxy, question, pool, min(self.options.step, room))
                 seen.update(d.id for d in chosen)
+                asked[question.instruction] += len(chosen)
                 labelled[question.instruction].update(self.annotate(*question.asked(), chosen))
 
     def _held_out(self, annotations: dict[str, Example], rng: random.Random) -> list[Example]:
@@ -154,14 +161,8 @@ class ActiveAnnotation:
         return TaskData(question.instruction, question.kind, examples)
 
     def _choose(
-        self,
-        proxy: Proxy,
-        question: Question,
-        pool: Sequence[Document],
-        labelled: dict[str, dict[str, Example]],
+        self, proxy: Proxy, question: Question, pool: Sequence[Document], size: int
     ) -> list[Document]:
-        room = self.options.budget - len(labelled[question.instruction])
-        size = min(self.options.step, room)
         if size <= 0:
             return []
         texts = [d.text for d in pool]
@@ -177,7 +178,7 @@ class ActiveAnnotation:
         self,
         index: int,
         proxy: Proxy,
-        labelled: dict[str, dict[str, Example]],
+        asked: dict[str, int],
         tasks: Sequence[TaskData],
         held_out: dict[str, list[Example]],
         started: float,
@@ -189,7 +190,7 @@ class ActiveAnnotation:
         mean = sum(agreement.values()) / max(len(agreement), 1)
         point = ActiveRound(
             index,
-            {k: len(v) for k, v in labelled.items()},
+            dict(asked),
             {t.instruction: len(t.examples) for t in tasks},
             agreement,
             round(mean, 4),
@@ -201,8 +202,8 @@ class ActiveAnnotation:
         )
         return point
 
-    def _stop(self, rounds: Sequence[ActiveRound], labelled: dict[str, dict[str, Example]]) -> str:
-        if all(len(v) >= self.options.budget for v in labelled.values()):
+    def _stop(self, rounds: Sequence[ActiveRound], asked: dict[str, int]) -> str:
+        if all(n >= self.options.budget for n in asked.values()):
             return "budget"
         patience = self.options.patience
         if len(rounds) > patience:
