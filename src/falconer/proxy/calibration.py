@@ -58,7 +58,7 @@ def _label_loss(
     config: ProxyConfig,
     temperature: float,
 ) -> float:
-    probabilities = logits.probabilities(temperature).label_probabilities
+    probabilities = logits.label_probabilities(temperature)
     loss = 0.0
     for doc, example in zip(encoded.docs, held_out, strict=True):
         windows = [float(probabilities[w]) for w in doc.windows]

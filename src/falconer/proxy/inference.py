@@ -30,10 +30,13 @@ class WindowLogits:
     label: np.ndarray
     tags: list[np.ndarray]
 
+    def label_probabilities(self, temperature: float = 1.0) -> np.ndarray:
+        return _sigmoid(self.label / temperature)
+
     def probabilities(self, temperature: float = 1.0) -> WindowPredictions:
         """Probabilities with the logits divided by `temperature` (1: as trained)."""
         return WindowPredictions(
-            _sigmoid(self.label / temperature), [_softmax(t / temperature) for t in self.tags]
+            self.label_probabilities(temperature), [_softmax(t / temperature) for t in self.tags]
         )
 
 
