@@ -19,9 +19,9 @@ from typing import Any
 from falconer.annotator.sampling import sample_uncertain
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.proxy import Proxy
+from falconer.proxy.checks import check_answers, confidences
 
 # instruction, kind, documents -> their annotations (a document the annotator failed on is
 # simply absent)
@@ -165,13 +165,9 @@ class ActiveAnnotation:
     ) -> list[Document]:
         if size <= 0:
             return []
-        texts = [d.text for d in pool]
-        if question.kind == "label":
-            confidences = [r.confidence for r in proxy.get_label(texts, question.instruction)]
-        else:
-            confidences = [r.confidence for r in proxy.get_span(texts, question.instruction)]
+        sureness = confidences(proxy, *question.asked(), [d.text for d in pool])
         return sample_uncertain(
-            pool, confidences, size, seed=self.options.seed, backbone=proxy.config.backbone
+            pool, sureness, size, seed=self.options.seed, backbone=proxy.config.backbone
         )
 
     def _round(
@@ -219,9 +215,4 @@ def held_out_agreement(proxy: Proxy, question: Question, held_out: Sequence[Exam
     annotator, not against any gold)."""
     if not held_out:
         return 0.0
-    texts = [e.text for e in held_out]
-    if question.kind == "label":
-        labels = proxy.get_label(texts, question.instruction)
-        return score_labels([r.value for r in labels], [bool(e.label) for e in held_out]).accuracy
-    results = proxy.get_span(texts, question.instruction)
-    return score_spans([r.spans for r in results], [e.spans or () for e in held_out]).f1
+    return check_answers(proxy, *question.asked(), held_out).score("accuracy")

@@ -16,9 +16,9 @@ from typing import Any
 from falconer.annotator.active import ActiveAnnotation, ActiveOptions, ActiveRound, Question
 from falconer.bench.tasks import BenchTask
 from falconer.core.documents import Document
-from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.proxy import Proxy, TrainConfig
+from falconer.proxy.checks import check_answers
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
@@ -127,10 +127,5 @@ class ActiveBench:
 
     def _test_score(self, proxy: Proxy, task: BenchTask) -> float:
         docs = task.test[: self.max_test] if self.max_test else task.test
-        texts = [d.text for d in docs]
-        if task.kind == "label":
-            labels = [r.value for r in proxy.get_label(texts, task.instruction)]
-            scores = score_labels(labels, [bool(d.label) for d in docs])
-            return scores.accuracy if task.metric == "accuracy" else scores.f1
-        spans = [r.spans for r in proxy.get_span(texts, task.instruction)]
-        return score_spans(spans, [d.spans or () for d in docs]).f1
+        expected = [d.example() for d in docs]
+        return check_answers(proxy, task.instruction, task.kind, expected).score(task.metric)

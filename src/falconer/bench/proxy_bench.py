@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from falconer.bench.tasks import BenchTask
-from falconer.core.metrics import calibration_error, score_labels, score_spans
+from falconer.bench.tasks import BenchTask, GoldDoc
+from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
+from falconer.proxy.checks import AnswerCheck, check_answers
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
@@ -139,21 +140,13 @@ class ProxyBench:
         self, proxy: Proxy, task: BenchTask, seed: int, seconds: float, report: dict[str, Any]
     ) -> ProxyBenchResult:
         docs = self._test_docs(task)
-        texts = [d.text for d in docs]
+        expected = [d.example() for d in docs]
         started = time.perf_counter()
-        if task.kind == "label":
-            labels = [r.value for r in proxy.get_label(texts, task.instruction)]
-            elapsed = time.perf_counter() - started
-            label_scores = score_labels(labels, [bool(d.label) for d in docs])
-            scores: dict[str, float] = dict(label_scores.to_dict())
-            headline = label_scores.accuracy if task.metric == "accuracy" else label_scores.f1
-        else:
-            spans = [r.spans for r in proxy.get_span(texts, task.instruction)]
-            elapsed = time.perf_counter() - started
-            span_scores = score_spans(spans, [d.spans or () for d in docs])
-            scores = dict(span_scores.to_dict())
-            headline = span_scores.f1
-        report = {**report, "calibration": calibration_on_test(proxy, task, docs)}
+        check = check_answers(proxy, task.instruction, task.kind, expected)
+        elapsed = time.perf_counter() - started
+        scores: dict[str, float] = dict(check.scores.to_dict())
+        headline = check.score(task.metric)
+        report = {**report, "calibration": calibration_on_test(proxy, task, docs, check)}
         result = ProxyBenchResult(
             task=task.name,
             n=self.n,
@@ -164,7 +157,7 @@ class ProxyBench:
             score=headline,
             scores=scores,
             train_seconds=seconds,
-            docs_per_second=len(texts) / elapsed,
+            docs_per_second=len(docs) / elapsed,
             multitask=self.multitask,
             backbone=self.backbone,
             train=report,
@@ -221,32 +214,23 @@ class ProxyBench:
         return result
 
 
-def calibration_on_test(proxy: Proxy, task: BenchTask, docs: Sequence[Any]) -> dict[str, float]:
+def calibration_on_test(
+    proxy: Proxy, task: BenchTask, docs: Sequence[GoldDoc], calibrated: AnswerCheck | None = None
+) -> dict[str, float]:
     """Expected calibration error of the proxy's confidences on test documents, with the
-    fitted temperature and without it (what temperature scaling bought)."""
+    fitted temperature (`calibrated`: that check, if it is already made) and without it
+    (what temperature scaling bought)."""
     temperatures = proxy.config.temperatures
     fitted = temperatures.get(task.instruction, 1.0)
-    errors = {}
-    for name, temperature in (("ece", fitted), ("ece_uncalibrated", 1.0)):
-        temperatures[task.instruction] = temperature
-        confidences, correct = _confidences(proxy, task, docs)
-        errors[name] = round(calibration_error(confidences, correct), 4)
-    temperatures[task.instruction] = fitted
-    return {"temperature": fitted, **errors}
-
-
-def _confidences(
-    proxy: Proxy, task: BenchTask, docs: Sequence[Any]
-) -> tuple[list[float], list[bool]]:
-    """Per document, the proxy's confidence and whether its whole answer was right."""
-    texts = [d.text for d in docs]
-    if task.kind == "label":
-        labels = proxy.get_label(texts, task.instruction)
-        return [r.confidence for r in labels], [
-            r.value == bool(d.label) for r, d in zip(labels, docs, strict=True)
-        ]
-    results = proxy.get_span(texts, task.instruction)
-    return [r.confidence for r in results], [
-        {s.key for s in r.spans} == {s.key for s in d.spans or ()}
-        for r, d in zip(results, docs, strict=True)
-    ]
+    expected = [d.example() for d in docs]
+    checked = calibrated or check_answers(proxy, task.instruction, task.kind, expected)
+    temperatures[task.instruction] = 1.0
+    try:
+        raw = check_answers(proxy, task.instruction, task.kind, expected)
+    finally:
+        temperatures[task.instruction] = fitted
+    return {
+        "temperature": fitted,
+        "ece": round(checked.calibration_error, 4),
+        "ece_uncalibrated": round(raw.calibration_error, 4),
+    }

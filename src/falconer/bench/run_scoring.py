@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from falconer.core.errors import InputError
 from falconer.core.metrics import score_labels, score_spans
-from falconer.core.spans import Span
+from falconer.core.spans import Span, same_spans
 from falconer.engine.report import REPORT_JSON
 from falconer.engine.results import KEPT_FIELD, read_results
 from falconer.plan.schema import Plan
@@ -104,8 +104,7 @@ def compare(ids: Sequence[str], predicted: Answers, reference: Answers) -> dict[
         lenient.append(scores.lenient_f1)
     same = [
         all(
-            {s.key for s in predicted.spans.get(mine, {}).get(i, [])}
-            == {s.key for s in reference.spans[theirs].get(i, [])}
+            same_spans(predicted.spans.get(mine, {}).get(i, []), reference.spans[theirs].get(i, []))
             for mine, theirs in pairs
         )
         for i in ids

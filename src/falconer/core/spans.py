@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from falconer.core.errors import InputError
@@ -39,3 +40,8 @@ class Span:
     @property
     def key(self) -> tuple[int, int]:
         return (self.start, self.end)
+
+
+def same_spans(first: Iterable[Span], second: Iterable[Span]) -> bool:
+    """Whether two answers mark exactly the same intervals (confidence and order aside)."""
+    return {s.key for s in first} == {s.key for s in second}

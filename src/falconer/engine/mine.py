@@ -24,7 +24,7 @@ from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import AnnotationRun, load_run, save_run
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.core.metrics import calibration_error, score_labels, score_spans
+from falconer.core.metrics import LabelScores
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.cascade import CascadeAnswerer, choose_threshold
@@ -41,6 +41,7 @@ from falconer.llm.registry import create_backend
 from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
+from falconer.proxy.checks import check_answers
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]
@@ -115,15 +116,19 @@ class Miner:
         seconds: dict[str, float] = {}
         usage: dict[str, dict[str, float]] = {}
         started = time.perf_counter()
-        sample = sample_documents(corpus, self.options.n_annotate, self.options.seed)
+        active = self.options.active and not given
+        # one pass over the corpus: the documents to annotate, or for active annotation the
+        # pool it chooses them from
+        size = self.options.active_pool if active else self.options.n_annotate
+        sample = sample_documents(corpus, size, self.options.seed)
         if not sample:
             raise InputError(f"no documents in {corpus.path} (every record was rejected?)")
         plan, plan_usage = self._plan(instruction, plan, sample)
         seconds["plan"] = time.perf_counter() - started
         usage["plan"] = total_usage([plan_usage])
         curve: list[dict[str, Any]] = []
-        if self.options.active and not given:
-            runs, proxy, held = self._learn_actively(plan, corpus, seconds, curve)
+        if active:
+            runs, proxy, held = self._learn_actively(plan, sample, seconds, curve)
         else:
             started = time.perf_counter()
             runs = self._annotate(plan, sample, given or {})
@@ -233,12 +238,7 @@ class Miner:
                 runs[step.id] = reused
                 continue
             self.log(f"annotating {len(sample)} documents for {step.id}: {step.instruction!r}")
-            stage = f"annotate {step.id}"
-
-            def tick(done: int, total: int, stage: str = stage) -> None:
-                if self.progress:
-                    self.progress(stage, done, total)
-
+            tick = self._tick(step)
             run = asyncio.run(self._annotator().annotate(step.instruction, step.kind, sample, tick))  # type: ignore[arg-type]
             if not run.annotations:
                 reasons = sorted({f.reason for f in run.failures})[:3]
@@ -249,21 +249,32 @@ class Miner:
         return runs
 
     def _learn_actively(
-        self, plan: Plan, corpus: Corpus, seconds: dict[str, float], curve: list[dict[str, Any]]
+        self,
+        plan: Plan,
+        pool: Sequence[Document],
+        seconds: dict[str, float],
+        curve: list[dict[str, Any]],
     ) -> tuple[dict[str, AnnotationRun], Proxy, dict[str, list[Example]]]:
         """Annotate and train in rounds (see `annotator.active`); every step's annotations so
         far are saved after each round, and the LLM cache makes a rerun of a crashed loop
         free up to where it stopped."""
         step_of = {step.instruction: step for step in plan.steps}
         runs = {step.id: AnnotationRun(step.instruction, step.kind) for step in plan.steps}  # type: ignore[arg-type]
+        # one annotator per step for all rounds: its meter adds up the step's usage
+        annotators = {step.id: self._annotator() for step in plan.steps}
         seconds["annotate"] = seconds["train"] = 0.0
 
         def annotate(instruction: str, kind: Kind, docs: Sequence[Document]) -> dict[str, Example]:
             started = time.perf_counter()
             step = step_of[instruction]
             self.log(f"annotating {len(docs)} documents for {step.id}: {instruction!r}")
-            run = asyncio.run(self._annotator().annotate(instruction, kind, docs, self._tick(step)))
-            _merge_into(runs[step.id], run)
+            annotator = annotators[step.id]
+            run = asyncio.run(annotator.annotate(instruction, kind, docs, self._tick(step)))
+            total = runs[step.id]
+            total.annotations.extend(run.annotations)
+            total.failures.extend(run.failures)
+            total.usage = run.usage  # the meter's running total over all rounds so far
+            total.seconds += run.seconds
             save_run(runs[step.id], self.output / "annotations" / f"{step.id}.jsonl")
             seconds["annotate"] += time.perf_counter() - started
             return {a.doc_id: a.example() for a in run.annotations}
@@ -282,7 +293,6 @@ class Miner:
             pool=self.options.active_pool,
             seed=self.options.seed,
         )
-        pool = sample_documents(corpus, self.options.active_pool, self.options.seed)
         questions = [Question(step.instruction, step.kind) for step in plan.steps]  # type: ignore[arg-type]
         result = ActiveAnnotation(questions, pool, annotate, train, options, log=self.log).run()
         curve.extend(r.to_dict() for r in result.rounds)
@@ -425,39 +435,14 @@ class HeldOutCheck:
 def held_out_check(proxy: Proxy, step: Step, held: Sequence[Example]) -> HeldOutCheck:
     if not held:
         return HeldOutCheck([], [], {})
-    texts = [e.text for e in held]
-    if step.op == "get_label":
-        labels = proxy.get_label(texts, step.instruction)
-        gold = [bool(e.label) for e in held]
-        scores = score_labels([r.value for r in labels], gold)
-        confidences = [r.confidence for r in labels]
-        agrees = [r.value == g for r, g in zip(labels, gold, strict=True)]
-        return HeldOutCheck(
-            confidences,
-            agrees,
-            {
-                "accuracy": round(scores.accuracy, 4),
-                "f1_true": round(scores.f1, 4),
-                "calibration_error": round(calibration_error(confidences, agrees), 4),
-            },
-        )
-    results = proxy.get_span(texts, step.instruction)
-    expected = [e.spans or () for e in held]
-    span_scores = score_spans([r.spans for r in results], expected)
-    confidences = [r.confidence for r in results]
-    agrees = [
-        {s.key for s in r.spans} == {s.key for s in e}
-        for r, e in zip(results, expected, strict=True)
-    ]
-    return HeldOutCheck(
-        confidences,
-        agrees,
-        {
-            "exact_f1": round(span_scores.f1, 4),
-            "lenient_f1": round(span_scores.lenient_f1, 4),
-            "calibration_error": round(calibration_error(confidences, agrees), 4),
-        },
-    )
+    check = check_answers(proxy, step.instruction, step.kind, held)
+    if isinstance(check.scores, LabelScores):
+        scores = {"accuracy": check.scores.accuracy, "f1_true": check.scores.f1}
+    else:
+        scores = {"exact_f1": check.scores.f1, "lenient_f1": check.scores.lenient_f1}
+    scores["calibration_error"] = check.calibration_error
+    rounded = {name: round(value, 4) for name, value in scores.items()}
+    return HeldOutCheck(check.confidences, check.matches, rounded)
 
 
 def _step_summary(step: Step, run: AnnotationRun, check: HeldOutCheck) -> dict[str, Any]:
@@ -478,18 +463,6 @@ def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str,
     for step, summary in zip(plan.steps, steps, strict=True):
         summary["cascade"]["deferred_to_llm"] = cascade.deferred.get(step.instruction, 0)
         summary["cascade"]["unsure_over_budget"] = cascade.over_budget.get(step.instruction, 0)
-
-
-def _merge_into(total: AnnotationRun, run: AnnotationRun) -> None:
-    """Add one round's annotations, failures, usage and time to a step's running total."""
-    total.annotations.extend(run.annotations)
-    total.failures.extend(run.failures)
-    for stage, figures in run.usage.items():
-        into = total.usage.setdefault(stage, {})
-        for name, value in figures.items():
-            if isinstance(value, int | float):
-                into[name] = into.get(name, 0) + value
-    total.seconds += run.seconds
 
 
 def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
