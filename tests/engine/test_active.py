@@ -4,16 +4,20 @@ run report draws the learning curve. Real encoder, real embedded LLM."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from falconer.annotator.active import ActiveAnnotation, ActiveOptions, Question
 from falconer.annotator.records import load_run
 from falconer.annotator.sampling import sample_uncertain
 from falconer.core.documents import Document
+from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.corpus import Corpus
 from falconer.engine.mine import MineOptions, Miner
 from falconer.plan.schema import Plan
+from falconer.proxy import Proxy, TrainConfig
 
 SENTIMENT = "Is this movie review positive?"
 
@@ -62,3 +66,38 @@ def test_active_mine_annotates_in_rounds_and_reports_the_learning_curve(
     assert report.steps[0]["held_out"] == 4  # a quarter of the random first round
     assert report.execute["documents"] == 150
     assert "Active annotation: learning curve" in (tmp_path / "run" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("selecting", [True, False])
+def test_held_out_slice_is_never_trained_on_and_chooses_checkpoints_unless_told_not_to(
+    bench_dir: Path, tiny_backbone_dir: Path, selecting: bool
+) -> None:
+    rows = (bench_dir / "tasks" / "sst2-positive" / "train.jsonl").read_text().splitlines()
+    gold = {r["id"]: r for r in map(json.loads, rows[:120])}
+    documents = [Document(i, r["text"]) for i, r in gold.items()]
+    trained: list[list[TaskData]] = []
+    reports = []
+
+    def annotate(instruction: str, kind: Kind, docs: Sequence[Document]) -> dict[str, Example]:
+        return {d.id: Example(d.text, label=bool(gold[d.id]["label"])) for d in docs}
+
+    def train(tasks: list[TaskData]) -> Proxy:
+        trained.append(tasks)
+        proxy = Proxy.from_pretrained(str(tiny_backbone_dir), threads=2)
+        reports.append(proxy.fit(tasks, config=TrainConfig(min_steps=4, threads=2)))
+        return proxy
+
+    options = ActiveOptions(
+        start=32, step=16, budget=64, pool=80, select_on_held_out=selecting, min_gain=-1.0
+    )
+    result = ActiveAnnotation(
+        [Question(SENTIMENT, "label")], documents, annotate, train, options, log=lambda _: None
+    ).run()
+
+    held = {e.text for e in result.held_out[SENTIMENT]}
+    assert len(held) == 8 and len(trained) == 3
+    for tasks, report in zip(trained, reports, strict=True):
+        assert not held & {e.text for e in tasks[0].examples}
+        assert {e.text for e in tasks[0].dev} == (held if selecting else set())
+        assert report.n_dev == (8 if selecting else round(len(tasks[0].examples) * 0.15))
+    assert [r.trained_on[SENTIMENT] for r in result.rounds] == [24, 40, 56]

@@ -4,8 +4,10 @@ Each round trains the proxy on everything annotated so far, scores a pool of una
 documents, and sends the least sure ones (spread out over the embedding space, so one
 confusing kind of document does not take the whole round) to the annotator. It stops when
 the agreement on a fixed held-out slice of the first, random round stops improving, or when
-the budget is spent. The held-out slice is never trained on and never chosen actively, so
-the learning curve it draws is an unbiased estimate.
+the budget is spent. The held-out slice is never trained on and never chosen actively. By
+default it also chooses each round's checkpoint and temperature (the trainer would otherwise
+hold out a second slice, and train on a fifth less of what was paid for), which makes the
+learning curve slightly optimistic; a cascade that sets thresholds on it turns that off.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ class ActiveOptions:
     pool: int = 2000  # unannotated documents scored per round
     min_gain: float = 0.005  # a round that gains less than this is a plateau
     patience: int = 1  # plateau rounds in a row before stopping
+    select_on_held_out: bool = True  # the held-out slice picks checkpoints (see above)
+    # share of each later round drawn at random from the pool rather than by unsureness:
+    # the least sure are often ambiguous or mislabelled, and a small proxy's sureness is
+    # itself a rough guide
+    explore: float = 0.0
     seed: int = 0
 
     def check(self) -> None:
@@ -60,6 +67,8 @@ class ActiveOptions:
             raise InputError(f"budget {self.budget} is smaller than the first round {self.start}")
         if not 0 < self.held_out < 1:
             raise InputError(f"held-out share must be in (0, 1), got {self.held_out}")
+        if not 0 <= self.explore <= 1:
+            raise InputError(f"explored share must be in [0, 1], got {self.explore}")
 
 
 @dataclass(slots=True)
@@ -119,14 +128,15 @@ class ActiveAnnotation:
         empty = [i for i, examples in labelled.items() if not examples]
         if empty:
             raise InputError(f"the annotator answered none of the first round for {empty[0]!r}")
-        held_out = {i: self._held_out(examples, rng) for i, examples in labelled.items()}
+        held_ids = {i: self._held_out(examples, rng) for i, examples in labelled.items()}
+        held_out = {i: [labelled[i][d] for d in ids] for i, ids in held_ids.items()}
         seen = {d.id for d in first}
         # documents sent to the annotator, failures included: they cost as much
         asked = {q.instruction: len(first) for q in self.questions}
         rounds: list[ActiveRound] = []
         while True:
             started = time.perf_counter()
-            tasks = [self._task(q, labelled, held_out) for q in self.questions]
+            tasks = [self._task(q, labelled, held_ids) for q in self.questions]
             proxy = self.train(tasks)
             rounds.append(self._round(len(rounds), proxy, asked, tasks, held_out, started))
             if self.on_round is not None:
@@ -140,35 +150,53 @@ class ActiveAnnotation:
                 return ActiveResult(proxy, tasks, held_out, rounds, "pool exhausted")
             for question in self.questions:
                 room = self.options.budget - asked[question.instruction]
-                chosen = self._choose(proxy, question, pool, min(self.options.step, room))
+                chosen = self._choose(proxy, question, pool, min(self.options.step, room), rng)
                 seen.update(d.id for d in chosen)
                 asked[question.instruction] += len(chosen)
                 labelled[question.instruction].update(self.annotate(*question.asked(), chosen))
 
-    def _held_out(self, annotations: dict[str, Example], rng: random.Random) -> list[Example]:
+    def _held_out(self, annotations: dict[str, Example], rng: random.Random) -> list[str]:
         ids = sorted(annotations)
         rng.shuffle(ids)
-        return [annotations[i] for i in ids[: round(len(ids) * self.options.held_out)]]
+        return ids[: round(len(ids) * self.options.held_out)]
 
-    @staticmethod
     def _task(
+        self,
         question: Question,
         labelled: dict[str, dict[str, Example]],
-        held_out: dict[str, list[Example]],
+        held_ids: dict[str, list[str]],
     ) -> TaskData:
-        kept = {id(e) for e in held_out[question.instruction]}
-        examples = [e for e in labelled[question.instruction].values() if id(e) not in kept]
-        return TaskData(question.instruction, question.kind, examples)
+        annotations = labelled[question.instruction]
+        kept = set(held_ids[question.instruction])
+        examples = [e for doc_id, e in annotations.items() if doc_id not in kept]
+        dev = [annotations[d] for d in held_ids[question.instruction]]
+        selecting = self.options.select_on_held_out
+        return TaskData(question.instruction, question.kind, examples, dev if selecting else ())
 
     def _choose(
-        self, proxy: Proxy, question: Question, pool: Sequence[Document], size: int
+        self,
+        proxy: Proxy,
+        question: Question,
+        pool: Sequence[Document],
+        size: int,
+        rng: random.Random,
     ) -> list[Document]:
         if size <= 0:
             return []
-        sureness = confidences(proxy, *question.asked(), [d.text for d in pool])
-        return sample_uncertain(
-            pool, sureness, size, seed=self.options.seed, backbone=proxy.config.backbone
+        explored = rng.sample(list(pool), min(round(size * self.options.explore), len(pool)))
+        taken = {d.id for d in explored}
+        rest = [d for d in pool if d.id not in taken]
+        if size == len(explored) or not rest:
+            return explored
+        sureness = confidences(proxy, *question.asked(), [d.text for d in rest])
+        unsure = sample_uncertain(
+            rest,
+            sureness,
+            size - len(explored),
+            seed=self.options.seed,
+            backbone=proxy.config.backbone,
         )
+        return unsure + explored
 
     def _round(
         self,

@@ -126,6 +126,9 @@ def bench_active_command(
         -1.0, "--min-gain", help="Stop at a plateau gaining less than this (-1: never)."
     ),
     pool: int = typer.Option(1000, "--pool", min=1, help="Unannotated documents scored a round."),
+    explore: float = typer.Option(
+        0.0, "--explore", min=0.0, max=1.0, help="Share of each round drawn at random."
+    ),
     seed: int = typer.Option(0, "--seed"),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Torch CPU threads."),
     min_steps: int = typer.Option(300, "--min-steps", min=1, help="Least training steps."),
@@ -138,7 +141,13 @@ def bench_active_command(
     try:
         tasks = [load_task(path) for path in task]
         options = ActiveOptions(
-            start=start, step=step, budget=budget, pool=pool, min_gain=min_gain, seed=seed
+            start=start,
+            step=step,
+            budget=budget,
+            pool=pool,
+            min_gain=min_gain,
+            explore=explore,
+            seed=seed,
         )
         options.check()
     except InputError as error:

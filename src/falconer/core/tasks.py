@@ -28,13 +28,17 @@ class TaskData:
     instruction: str
     kind: Kind
     examples: Sequence[Example]
+    # Annotations to choose the checkpoint and fit the temperature on instead of a slice of
+    # `examples`: active annotation already holds a random slice out of its rounds, and
+    # holding out a second one would train on a fifth less of what it paid for.
+    dev: Sequence[Example] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise InputError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if not self.instruction.strip():
             raise InputError("instruction is empty")
-        for i, example in enumerate(self.examples):
+        for i, example in enumerate([*self.examples, *self.dev]):
             if self.kind == "label" and example.label is None:
                 raise InputError(f"{self.instruction!r}: example {i} has no label")
             if self.kind == "span":

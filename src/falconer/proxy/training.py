@@ -151,6 +151,8 @@ class Trainer:
             report.temperatures[task.instruction] = temperature
 
     def _split(self, task: TaskData) -> _Split:
+        if task.dev:
+            return _Split(task, list(task.examples), list(task.dev))
         examples = list(task.examples)
         self.rng.shuffle(examples)
         n_dev = round(len(examples) * self.config.dev_fraction)
@@ -183,7 +185,7 @@ class Trainer:
         kinds: dict[str, Kind] = {}
         for split in splits:
             annotated.setdefault(split.task.instruction, set()).update(
-                e.text for e in split.task.examples
+                e.text for e in [*split.train, *split.dev]
             )
             kinds[split.task.instruction] = split.task.kind
         negatives = []
