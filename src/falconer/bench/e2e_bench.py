@@ -182,7 +182,8 @@ def _ratios(llm_only: RunReport, falconer: RunReport, docs: int, threads: int) -
     llm_rate = llm_only.execute["docs_per_second"]
     proxy_rate = falconer.execute["docs_per_second"]
     llm_cost_per_doc = llm_only.usage["execute"]["cost_usd"] / max(docs, 1)
-    fixed = sum(falconer.seconds[s] for s in ("plan", "annotate", "train"))
+    # every stage but execute is paid once, whatever the corpus size (accelerate included)
+    fixed = sum(seconds for stage, seconds in falconer.seconds.items() if stage != "execute")
     fixed_cost = sum(falconer.usage.get(s, {}).get("cost_usd", 0.0) for s in ("plan", "annotate"))
     proxy_seconds_1m = PROJECTED_DOCS / proxy_rate if proxy_rate else float("inf")
     llm_seconds_1m = llm_only.seconds.get("plan", 0.0) + (

@@ -11,6 +11,7 @@ from rich.console import Console
 from falconer.cli.progress import training_progress
 from falconer.cli.report import print_report
 from falconer.core.errors import FalconerError
+from falconer.engine.acceleration import RUNTIMES
 from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
 from falconer.engine.mine import MineOptions, Miner, apply_run
 from falconer.engine.ray_engine import RayOptions
@@ -56,6 +57,21 @@ RAY_ADDRESS = typer.Option(
 WORKERS = typer.Option(1, "--workers", min=1, help="Ray actors, each with its own proxy.")
 
 
+def _known_runtime(value: str) -> str:
+    if value not in RUNTIMES:
+        raise typer.BadParameter(", ".join(RUNTIMES))
+    return value
+
+
+RUNTIME = typer.Option(
+    "onnx",
+    "--runtime",
+    callback=_known_runtime,
+    help="What runs the proxy (local engine): torch, onnx or onnx-int8; ONNX only after it "
+    "agrees with PyTorch on >= 99% of the first 500 documents, else PyTorch.",
+)
+
+
 def _ray_options(
     engine: str, address: str | None, workers: int, threads: int | None, batch_size: int
 ) -> RayOptions | None:
@@ -92,6 +108,7 @@ def mine(
     engine: str = ENGINE,
     ray_address: str | None = RAY_ADDRESS,
     workers: int = WORKERS,
+    runtime: str = RUNTIME,
     target_agreement: float | None = typer.Option(
         None,
         "--target-agreement",
@@ -133,6 +150,7 @@ def mine(
         active=active,
         active_start=active_start,
         active_step=active_step,
+        runtime=runtime,
     )
 
     def job() -> RunReport:
@@ -163,6 +181,7 @@ def apply(
     engine: str = ENGINE,
     ray_address: str | None = RAY_ADDRESS,
     workers: int = WORKERS,
+    runtime: str = RUNTIME,
 ) -> None:
     """Run the plan and proxy of RUN_DIR over another corpus, with no LLM at all."""
     ray = _ray_options(engine, ray_address, workers, threads, batch_size)
@@ -180,6 +199,7 @@ def apply(
                 threads=threads,
                 progress=progress,
                 ray=ray,
+                runtime=runtime,
             )
 
     print_report(console, _guarded(job))

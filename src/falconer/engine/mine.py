@@ -26,6 +26,7 @@ from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.metrics import LabelScores
 from falconer.core.tasks import Example, Kind, TaskData
+from falconer.engine.acceleration import accelerate_for, check_runtime, served_graph
 from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.cascade import CascadeAnswerer, choose_threshold
 from falconer.engine.corpus import Corpus, sample_documents
@@ -47,6 +48,7 @@ Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]
 PLAN_FILE = "plan.json"
 PROXY_DIR = "proxy"
+ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
 TRAINING_FILE = "training.json"
 
 
@@ -79,6 +81,9 @@ class MineOptions:
     active_start: int = 48
     active_step: int = 32
     active_pool: int = 2000  # documents sampled from the corpus to choose from
+    # what runs the proxy in the execute stage: torch, onnx or onnx-int8 (the last two only
+    # once they agree with PyTorch; see `engine.acceleration`)
+    runtime: str = "onnx"
 
 
 class Miner:
@@ -98,6 +103,7 @@ class Miner:
         self._backend: LLMBackend | None = None
         if not 0 <= self.options.held_out < 1:
             raise InputError(f"held-out share must be in [0, 1), got {self.options.held_out}")
+        check_runtime(self.options.runtime)
         if self.options.n_annotate < 4:
             raise InputError(
                 f"annotate at least 4 documents per step, not {self.options.n_annotate}"
@@ -142,7 +148,10 @@ class Miner:
         steps = [_step_summary(step, runs[step.id], checks[step.id]) for step in plan.steps]
         answerer = self._answerer(plan, proxy, checks, steps)
         started = time.perf_counter()
-        execution = self._execute(plan, answerer, corpus)
+        runtime = self._accelerate(proxy, plan, corpus)
+        seconds["accelerate"] = time.perf_counter() - started
+        started = time.perf_counter()
+        execution = self._execute(plan, answerer, corpus, served_graph(proxy))
         seconds["execute"] = time.perf_counter() - started
         if isinstance(answerer, CascadeAnswerer):
             _cascade_summary(answerer, plan, steps)
@@ -159,6 +168,7 @@ class Miner:
             execution.to_dict(),
         )
         report.learning_curve = curve
+        report.execute["runtime"] = runtime
         report.outputs = self._outputs(execution)
         report.save(self.output)
         return report
@@ -291,6 +301,8 @@ class Miner:
             budget=self.options.n_annotate,
             held_out=self.options.held_out,
             pool=self.options.active_pool,
+            # cascade thresholds come from the held-out slice: keep it out of model selection
+            select_on_held_out=self.options.target_agreement is None,
             seed=self.options.seed,
         )
         questions = [Question(step.instruction, step.kind) for step in plan.steps]  # type: ignore[arg-type]
@@ -362,14 +374,23 @@ class Miner:
         llm = LLMAnswerer(self._annotator())
         return CascadeAnswerer(proxy, llm, thresholds, self.options.llm_budget)
 
-    def _execute(self, plan: Plan, answerer: Answerer, corpus: Corpus) -> ExecutionReport:
+    def _accelerate(self, proxy: Proxy, plan: Plan, corpus: Corpus) -> dict[str, Any]:
+        folder = self.output / ONNX_DIR
+        return accelerate_for(proxy, plan, corpus, folder, self.options.runtime, self.log)
+
+    def _execute(
+        self,
+        plan: Plan,
+        answerer: Answerer,
+        corpus: Corpus,
+        graph: tuple[Path, str] | None = None,
+    ) -> ExecutionReport:
         self.log(f"executing the plan over {corpus.path} with the {answerer.name}")
         if self.options.engine == "ray":
             if answerer.name != "proxy":
                 raise InputError("the Ray engine runs the proxy; LLM-only runs use the local one")
-            return execute_on_ray(
-                plan, self.output / PROXY_DIR, corpus, self.output, self.options.ray or RayOptions()
-            )
+            ray = self.options.ray or RayOptions()
+            return execute_on_ray(plan, self.output / PROXY_DIR, corpus, self.output, ray, graph)
         return Execution(
             plan,
             answerer,
@@ -387,6 +408,9 @@ class Miner:
         parts: dict[str, Any] = {}
         if isinstance(answerer, Proxy | CascadeAnswerer):
             parts["proxy"] = _recorded_fingerprint(self.output / TRAINING_FILE)
+            parts |= _runtime_part(
+                answerer.proxy if isinstance(answerer, CascadeAnswerer) else answerer
+            )
         if isinstance(answerer, LLMAnswerer | CascadeAnswerer):
             parts["llm"] = self.options.llm
         if isinstance(answerer, CascadeAnswerer):
@@ -478,6 +502,13 @@ def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> Annotat
     return run if fits and ids == sorted(d.id for d in sample) else None
 
 
+def _runtime_part(proxy: Answerer) -> dict[str, str]:
+    """Which runtime serves the proxy, for the checkpoint key (PyTorch, the original one, adds
+    nothing, so runs from before ONNX serving keep their keys)."""
+    name = proxy.runtime.name if isinstance(proxy, Proxy) else "torch"
+    return {} if name == "torch" else {"runtime": name}
+
+
 def _recorded_fingerprint(record: Path) -> str | None:
     if not record.is_file():
         return None
@@ -485,15 +516,18 @@ def _recorded_fingerprint(record: Path) -> str | None:
 
 
 def _fingerprint(backbone: str, config: dict[str, Any], tasks: Sequence[TaskData]) -> str:
-    material = [backbone, config] + [
-        [
-            t.instruction,
-            t.kind,
-            [[e.text, e.label, [list(s.key) for s in e.spans or ()]] for e in t.examples],
-        ]
-        for t in tasks
-    ]
+    material: list[Any] = [backbone, config]
+    for task in tasks:
+        # a given dev slice joins the material only when there is one, so proxies trained
+        # before it existed keep their fingerprints
+        dev = [_example_key(e) for e in task.dev]
+        examples = [_example_key(e) for e in task.examples]
+        material.append([task.instruction, task.kind, examples, *([dev] if dev else [])])
     return hashlib.sha256(json.dumps(material, default=str).encode()).hexdigest()
+
+
+def _example_key(example: Example) -> list[Any]:
+    return [example.text, example.label, [list(s.key) for s in example.spans or ()]]
 
 
 def apply_run(
@@ -507,9 +541,11 @@ def apply_run(
     threads: int | None = None,
     progress: Progress | None = None,
     ray: RayOptions | None = None,
+    runtime: str = "onnx",
 ) -> RunReport:
     """Run a finished run's plan with its proxy over another corpus: no LLM involved;
     `ray` options run it on Ray Data instead of in this process."""
+    check_runtime(runtime)
     plan_path, proxy_path = run_dir / PLAN_FILE, run_dir / PROXY_DIR
     if not plan_path.is_file() or not (proxy_path / "proxy.json").is_file():
         raise InputError(
@@ -517,11 +553,14 @@ def apply_run(
         )
     plan = Plan.from_json(plan_path.read_text())
     started = time.perf_counter()
+    proxy = Proxy.from_pretrained(proxy_path, threads=threads)
+    output.mkdir(parents=True, exist_ok=True)
+    acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
     if ray is not None:
-        execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
+        execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_graph(proxy))
     else:
-        proxy = Proxy.from_pretrained(proxy_path, threads=threads)
-        identity = json.dumps({"proxy": _recorded_fingerprint(run_dir / TRAINING_FILE)})
+        parts = {"proxy": _recorded_fingerprint(run_dir / TRAINING_FILE)} | _runtime_part(proxy)
+        identity = json.dumps(parts, sort_keys=True)
         execution = Execution(
             plan, proxy, corpus, output, output_format, batch_size, restart, progress, identity
         ).run()
@@ -530,7 +569,7 @@ def apply_run(
         str(corpus.path),
         plan.to_neutral(),
         seconds={"execute": time.perf_counter() - started},
-        execute=execution.to_dict(),
+        execute=execution.to_dict() | {"runtime": acceleration},
     )
     report.outputs = {
         "results": execution.results,

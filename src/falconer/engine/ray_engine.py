@@ -44,12 +44,16 @@ class RayOptions:
 class ProxyWorker:
     """One Ray actor: loads the proxy once, then answers the plan for each batch it is given."""
 
-    def __init__(self, plan_json: str, proxy_dir: str, threads: int) -> None:
+    def __init__(
+        self, plan_json: str, proxy_dir: str, threads: int, graph: tuple[str, str] | None = None
+    ) -> None:
         from falconer.proxy import Proxy
+        from falconer.proxy.runtimes import OnnxRuntime
 
-        self.executor = PlanExecutor(
-            Plan.from_json(plan_json), Proxy.from_pretrained(proxy_dir, threads=threads)
-        )
+        proxy = Proxy.from_pretrained(proxy_dir, threads=threads)
+        if graph is not None:  # an ONNX graph the driver checked against PyTorch
+            proxy.runtime = OnnxRuntime(Path(graph[0]), threads, graph[1])
+        self.executor = PlanExecutor(Plan.from_json(plan_json), proxy)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         seqs = batch.column("seq").to_pylist()
@@ -74,8 +78,15 @@ class ProxyWorker:
 
 
 def execute_on_ray(
-    plan: Plan, proxy_dir: Path, corpus: Corpus, output: Path, options: RayOptions
+    plan: Plan,
+    proxy_dir: Path,
+    corpus: Corpus,
+    output: Path,
+    options: RayOptions,
+    graph: tuple[Path, str] | None = None,
 ) -> ExecutionReport:
+    """`graph`: (path, runtime name) of an ONNX graph every actor serves the proxy from; it
+    must lie where the actors can read it, as the proxy folder must."""
     import ray
 
     started = time.perf_counter()
@@ -103,7 +114,12 @@ def execute_on_ray(
     dataset = ray.data.read_parquet(str(staged))
     dataset.map_batches(
         ProxyWorker,
-        fn_constructor_args=(plan.to_json(), str(proxy_dir), options.threads_per_worker),
+        fn_constructor_args=(
+            plan.to_json(),
+            str(proxy_dir),
+            options.threads_per_worker,
+            (str(graph[0]), graph[1]) if graph else None,
+        ),
         batch_size=options.batch_size,
         batch_format="pyarrow",
         concurrency=options.workers,

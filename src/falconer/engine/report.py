@@ -94,7 +94,7 @@ class RunReport:
                 f"{run['documents']} documents read, {run['rejected']} rejected "
                 f"({_reasons(run.get('reject_reasons', {}))}), {run['kept']} kept by the "
                 f"filter, {run['rows']} result rows, {run['docs_per_second']} documents/s "
-                f"({run['model']}).",
+                f"({run['model']}{_served_by(run.get('runtime'))}).",
                 "",
             ]
             asked = ", ".join(f"{k}: {v}" for k, v in run.get("asked", {}).items())
@@ -135,3 +135,12 @@ def total_usage(reports: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str,
             for name in _USAGE_FIELDS:
                 total[name] += float(usage.get(name, 0))
     return {name: round(value, 6) for name, value in total.items()}
+
+
+def _served_by(runtime: Mapping[str, Any] | None) -> str:
+    """Which runtime ran the proxy, and why when the one asked for was refused."""
+    if not runtime:
+        return ""
+    if runtime.get("used"):
+        return f" on {runtime['runtime']}"
+    return f" on torch: {runtime['runtime']} refused, {runtime.get('reason', '')}"

@@ -1,0 +1,62 @@
+"""The execute stage serves the proxy from ONNX Runtime once it has agreed with PyTorch, and
+says which runtime answered; a rerun on another runtime never passes off the old results."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from falconer.core.documents import Document
+from falconer.core.errors import InputError
+from falconer.engine.corpus import Corpus, write_jsonl
+from falconer.engine.mine import apply_run
+from falconer.plan.schema import Plan
+
+
+@pytest.fixture()
+def run_and_corpus(
+    tmp_path: Path, bench_dir: Path, small_proxy_dir: Path, plan: Plan
+) -> tuple[Path, Corpus]:
+    run = tmp_path / "run"
+    shutil.copytree(small_proxy_dir, run / "proxy")
+    (run / "plan.json").write_text(plan.to_json())
+    docs = []
+    for task in ("sst2-positive", "conll-persons"):
+        rows = (bench_dir / "tasks" / task / "test.jsonl").read_text().splitlines()[:300]
+        docs += [Document(f"{task}-{i}", json.loads(r)["text"]) for i, r in enumerate(rows)]
+    return run, Corpus(write_jsonl(docs, tmp_path / "corpus.jsonl"))
+
+
+def test_onnx_serves_the_execute_stage_with_pytorch_answers(
+    run_and_corpus: tuple[Path, Corpus], tmp_path: Path
+) -> None:
+    run, corpus = run_and_corpus
+    torch_run = apply_run(run, corpus, tmp_path / "torch", runtime="torch", threads=2)
+    onnx_run = apply_run(run, corpus, tmp_path / "onnx", runtime="onnx", threads=2)
+
+    assert torch_run.execute["runtime"]["runtime"] == "torch"
+    served = onnx_run.execute["runtime"]
+    assert served["runtime"] == "onnx" and served["used"]
+    assert min(served["agreement"].values()) >= 0.99
+    assert "on onnx" in (tmp_path / "onnx" / "report.md").read_text()
+    expected = pd.read_parquet(torch_run.outputs["results"])
+    actual = pd.read_parquet(onnx_run.outputs["results"])
+    exact = ["doc_id", "field", "kind", "start", "end", "text", "value"]
+    assert len(actual) == len(expected) > 0
+    pd.testing.assert_frame_equal(actual[exact], expected[exact])
+    assert (actual["confidence"] - expected["confidence"]).abs().max() < 1e-3
+
+
+def test_results_of_one_runtime_are_not_resumed_by_another(
+    run_and_corpus: tuple[Path, Corpus], tmp_path: Path
+) -> None:
+    run, corpus = run_and_corpus
+    apply_run(run, corpus, tmp_path / "out", runtime="onnx", threads=2)
+    with pytest.raises(InputError, match="--restart"):
+        apply_run(run, corpus, tmp_path / "out", runtime="torch", threads=2)
+    with pytest.raises(InputError, match="unknown runtime"):
+        apply_run(run, corpus, tmp_path / "out", runtime="tensorrt")
