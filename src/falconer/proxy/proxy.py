@@ -14,6 +14,7 @@ from transformers import AutoModel, AutoTokenizer
 
 from falconer.core.errors import InputError
 from falconer.core.results import LabelResult, SpanResult
+from falconer.core.spans import same_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy.backbones import quiet_transformers, resolve_backbone
 from falconer.proxy.batching import collate
@@ -170,15 +171,13 @@ class Proxy:
     ) -> float:
         """Share of texts answered the same way: the decision for labels, the span set for spans."""
         kind = self.config.kinds.get(instruction, "label")
-        answers: list[list[Any]] = []
-        for runtime in (reference, candidate):
-            encoded, predictions = self._predict(texts, instruction, 64, runtime)
-            if kind == "label":
-                answers.append([r.value for r in labels_from(encoded, predictions, self.config)])
-            else:
-                results = spans_from(texts, encoded, predictions)
-                answers.append([[s.key for s in r.spans] for r in results])
-        same = sum(a == b for a, b in zip(answers[0], answers[1], strict=True))
+        runs = [self._predict(texts, instruction, 64, r) for r in (reference, candidate)]
+        if kind == "label":
+            values = [[r.value for r in labels_from(*run, self.config)] for run in runs]
+            same = sum(a == b for a, b in zip(*values, strict=True))
+        else:
+            spans = [[r.spans for r in spans_from(texts, *run)] for run in runs]
+            same = sum(same_spans(a, b) for a, b in zip(*spans, strict=True))
         return float(same) / max(len(texts), 1)
 
     @property
