@@ -122,8 +122,8 @@ def _rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                     str(run["n_annotate"]),
                     f"{llm['score']['score']:.3f}",
                     f"{run['score']['score']:.3f}",
-                    f"{run['score']['score'] / max(llm['score']['score'], 1e-9):.2f}",
-                    f"{run['agreement_with_llm_only']['score']:.3f}",
+                    _ratio(run["score"]["score"], llm["score"]["score"]),
+                    _agreement(run["agreement_with_llm_only"]),
                     f"{llm['run']['execute_docs_per_second']:.2f}",
                     f"{run['run']['execute_docs_per_second']:.1f}",
                     f"{run['execute_speedup']:.0f}x" if run["execute_speedup"] else "-",
@@ -131,6 +131,20 @@ def _rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+def _ratio(falconer: float, llm_only: float) -> str:
+    """Undefined when LLM-only scored nothing (e.g. it answered no to every document)."""
+    return f"{falconer / llm_only:.2f}" if llm_only > 0 else "n/a"
+
+
+def _agreement(scores: dict[str, Any]) -> str:
+    """The metric, and for spans the share of documents with exactly the same answer: two
+    runs that both find nothing have F1 0 but answer alike everywhere."""
+    cell = f"{scores['score']:.3f}"
+    if "same_answer_share" in scores:
+        cell += f" (same {scores['same_answer_share']:.2f})"
+    return cell
 
 
 HEADER = [
