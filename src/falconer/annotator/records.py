@@ -41,7 +41,7 @@ class Annotation:
     rejected: tuple[str, ...] = ()
 
     def example(self) -> Example:
-        return Example(self.text, label=self.label, spans=self.spans)
+        return Example(self.text, label=self.label, spans=self.spans, probability=self.probability)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ def _known_runtime(value: str) -> str:
 
 
 RUNTIME = typer.Option(
-    "onnx",
+    "torch",
     "--runtime",
     callback=_known_runtime,
     help="What runs the proxy (local engine): torch, onnx or onnx-int8; ONNX only after it "

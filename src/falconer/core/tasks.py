@@ -19,6 +19,9 @@ class Example:
     label: bool | None = None
     spans: tuple[Span, ...] | None = None
     weight: float = 1.0
+    # the annotator's P(true) when it gave one (an LLM's yes/no token probabilities): a
+    # softer target than the label, for training with `soft_labels`
+    probability: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,7 +83,7 @@ class MineOptions:
     active_pool: int = 2000  # documents sampled from the corpus to choose from
     # what runs the proxy in the execute stage: torch, onnx or onnx-int8 (the last two only
     # once they agree with PyTorch; see `engine.acceleration`)
-    runtime: str = "onnx"
+    runtime: str = "torch"
 
 
 class Miner:
@@ -527,7 +527,8 @@ def _fingerprint(backbone: str, config: dict[str, Any], tasks: Sequence[TaskData
 
 
 def _example_key(example: Example) -> list[Any]:
-    return [example.text, example.label, [list(s.key) for s in example.spans or ()]]
+    key = [example.text, example.label, [list(s.key) for s in example.spans or ()]]
+    return key if example.probability is None else [*key, example.probability]
 
 
 def apply_run(
@@ -541,7 +542,7 @@ def apply_run(
     threads: int | None = None,
     progress: Progress | None = None,
     ray: RayOptions | None = None,
-    runtime: str = "onnx",
+    runtime: str = "torch",
 ) -> RunReport:
     """Run a finished run's plan with its proxy over another corpus: no LLM involved;
     `ray` options run it on Ray Data instead of in this process."""

@@ -6,6 +6,7 @@ to agree with the PyTorch model (see `Proxy.accelerate`).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -92,7 +93,10 @@ def export_onnx(model: ProxyModel, sample: Batch, path: Path) -> Path:
     axes: dict[str, Any] = {name: {0: "batch", 1: "tokens"} for name in tensors}
     axes |= {"label_logits": {0: "batch"}, "tag_logits": {0: "batch", 1: "tokens"}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.inference_mode():
+    # the tracer warns about shape-dependent Python branches in transformers' masking code;
+    # the agreement check, not the warning, is what decides whether the graph is used
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             wrapper,
             tuple(tensors.values()),

@@ -43,6 +43,7 @@ class TrainItem:
     label: bool | None
     spans: tuple[Span, ...] | None
     weight: float
+    probability: float | None = None
 
 
 @dataclass(slots=True)
@@ -222,7 +223,9 @@ class Trainer:
             self.proxy_config.max_length,
             self.proxy_config.stride,
         )
-        targets = _window_targets(items, encoded, self.config.label_smoothing)
+        targets = _window_targets(
+            items, encoded, self.config.label_smoothing, self.config.soft_labels
+        )
         total = steps or plan_steps(len(encoded.windows), len(splits), self.config)
         optimizer, scheduler = self._optimizer(total, len(items))
         eval_every = self.config.eval_every or max(total // 6, 25)
@@ -408,13 +411,18 @@ class _Targets:
 
 def _items(task: TaskData, examples: Sequence[Example], weight: float) -> list[TrainItem]:
     return [
-        TrainItem(task.instruction, task.kind, e.text, e.label, e.spans, weight * e.weight)
+        TrainItem(
+            task.instruction, task.kind, e.text, e.label, e.spans, weight * e.weight, e.probability
+        )
         for e in examples
     ]
 
 
-def _window_targets(items: Sequence[TrainItem], encoded: Encoded, smoothing: float) -> _Targets:
-    """Per-window label target (NaN where none), class-balance weight, and per-doc word tags."""
+def _window_targets(
+    items: Sequence[TrainItem], encoded: Encoded, smoothing: float, soft: bool = False
+) -> _Targets:
+    """Per-window label target (NaN where none), class-balance weight, and per-doc word tags;
+    with `soft`, the annotator's P(true) is the target where it gave one."""
     n = len(encoded.windows)
     labels = torch.full((n,), float("nan"))
     balance = torch.ones(n)
@@ -425,6 +433,8 @@ def _window_targets(items: Sequence[TrainItem], encoded: Encoded, smoothing: flo
         weights[w] = item.weight
         if item.kind == "label" and item.label is not None:
             labels[w] = float(item.label) * (1 - smoothing) + smoothing / 2
+            if soft and item.probability is not None:
+                labels[w] = item.probability
             share = positive_share[item.instruction]
             raw = 0.5 / share if item.label else 0.5 / (1 - share)
             balance[w] = min(max(raw, 0.33), 3.0)
