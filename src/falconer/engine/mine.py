@@ -149,7 +149,8 @@ class Miner:
         answerer = self._answerer(plan, proxy, checks, steps)
         started = time.perf_counter()
         runtime = self._accelerate(proxy, plan, corpus)
-        seconds["accelerate"] = time.perf_counter() - started
+        if self.options.runtime != "torch":  # a stage only when there is something to do
+            seconds["accelerate"] = time.perf_counter() - started
         started = time.perf_counter()
         execution = self._execute(plan, answerer, corpus, served_graph(proxy))
         seconds["execute"] = time.perf_counter() - started
