@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import typer
@@ -33,16 +33,21 @@ MAX_CHARS = typer.Option(
 )
 
 
-def _known_format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter(", ".join(FORMATS))
-    return value
+def _one_of(choices: Sequence[str]) -> Callable[[str], str]:
+    """A typer callback refusing anything but `choices`, naming them."""
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(", ".join(choices))
+        return value
+
+    return check
 
 
 FORMAT = typer.Option(
     "parquet",
     "--format",
-    callback=_known_format,
+    callback=_one_of(FORMATS),
     help=f"Results format: {', '.join(FORMATS)}.",
 )
 BATCH = typer.Option(256, "--batch-size", min=1, help="Documents per batch (and checkpoint).")
@@ -57,16 +62,10 @@ RAY_ADDRESS = typer.Option(
 WORKERS = typer.Option(1, "--workers", min=1, help="Ray actors, each with its own proxy.")
 
 
-def _known_runtime(value: str) -> str:
-    if value not in RUNTIMES:
-        raise typer.BadParameter(", ".join(RUNTIMES))
-    return value
-
-
 RUNTIME = typer.Option(
     "torch",
     "--runtime",
-    callback=_known_runtime,
+    callback=_one_of(RUNTIMES),
     help="What runs the proxy (local engine): torch, onnx or onnx-int8; ONNX only after it "
     "agrees with PyTorch on >= 99% of the first 500 documents, else PyTorch.",
 )
