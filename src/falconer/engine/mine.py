@@ -504,8 +504,8 @@ def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> Annotat
 
 
 def _runtime_part(proxy: Answerer) -> dict[str, str]:
-    """Which runtime serves the proxy, for the checkpoint key (PyTorch, the original one, adds
-    nothing, so runs from before ONNX serving keep their keys)."""
+    """Which runtime serves the proxy, for the checkpoint key (PyTorch, the default, adds
+    nothing: its answers are the reference the others are checked against)."""
     name = proxy.runtime.name if isinstance(proxy, Proxy) else "torch"
     return {} if name == "torch" else {"runtime": name}
 
@@ -519,8 +519,7 @@ def _recorded_fingerprint(record: Path) -> str | None:
 def _fingerprint(backbone: str, config: dict[str, Any], tasks: Sequence[TaskData]) -> str:
     material: list[Any] = [backbone, config]
     for task in tasks:
-        # a given dev slice joins the material only when there is one, so proxies trained
-        # before it existed keep their fingerprints
+        # a given dev slice (active annotation's held-out one) is training data too
         dev = [_example_key(e) for e in task.dev]
         examples = [_example_key(e) for e in task.examples]
         material.append([task.instruction, task.kind, examples, *([dev] if dev else [])])
