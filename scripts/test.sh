@@ -9,7 +9,7 @@ if ! command -v chromium-headless-shell >/dev/null && ! command -v chromium >/de
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     chromium-headless-shell) >/dev/null || echo "could not install chromium-headless-shell"
 fi
-ruff check src tests
+ruff check .
 mypy
 lint-imports
 python3 -m pytest -q
