@@ -432,9 +432,10 @@ def _window_targets(
         item = items[window.doc]
         weights[w] = item.weight
         if item.kind == "label" and item.label is not None:
-            labels[w] = float(item.label) * (1 - smoothing) + smoothing / 2
             if soft and item.probability is not None:
                 labels[w] = item.probability
+            else:
+                labels[w] = float(item.label) * (1 - smoothing) + smoothing / 2
             share = positive_share[item.instruction]
             raw = 0.5 / share if item.label else 0.5 / (1 - share)
             balance[w] = min(max(raw, 0.33), 3.0)
