@@ -1,4 +1,4 @@
-"""The execute stage serves the proxy from ONNX Runtime once it has agreed with PyTorch, and
+"""The execute stage serves the proxy from a faster runtime once it has agreed with PyTorch, and
 says which runtime answered; a rerun on another runtime never passes off the old results."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from falconer.core.errors import InputError
 from falconer.engine.corpus import Corpus, write_jsonl
 from falconer.engine.mine import apply_run
 from falconer.plan.schema import Plan
+from falconer.proxy.runtimes import native_bfloat16
 
 
 @pytest.fixture()
@@ -60,3 +61,21 @@ def test_results_of_one_runtime_are_not_resumed_by_another(
         apply_run(run, corpus, tmp_path / "out", runtime="torch", threads=2)
     with pytest.raises(InputError, match="unknown runtime"):
         apply_run(run, corpus, tmp_path / "out", runtime="tensorrt")
+
+
+@pytest.mark.skipif(not native_bfloat16(), reason="this CPU has no native bfloat16")
+def test_bfloat16_serves_the_execute_stage_once_it_agrees(
+    run_and_corpus: tuple[Path, Corpus], tmp_path: Path
+) -> None:
+    run, corpus = run_and_corpus
+    torch_run = apply_run(run, corpus, tmp_path / "torch", runtime="torch", threads=2)
+    bf16_run = apply_run(run, corpus, tmp_path / "bf16", runtime="bf16", threads=2)
+
+    served = bf16_run.execute["runtime"]
+    assert served["runtime"] == "bf16" and served["used"]
+    assert min(served["agreement"].values()) >= 0.99
+    expected = pd.read_parquet(torch_run.outputs["results"])
+    actual = pd.read_parquet(bf16_run.outputs["results"])
+    answer = ["doc_id", "field", "start", "end", "value"]
+    same = expected[answer].merge(actual[answer], how="outer", indicator=True)
+    assert (same["_merge"] == "both").mean() >= 0.98

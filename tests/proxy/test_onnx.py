@@ -1,13 +1,18 @@
-"""ONNX Runtime inference is used only after it is shown to agree with PyTorch."""
+"""A faster runtime (bfloat16, ONNX fp32 or int8) is used only after it is shown to agree with
+PyTorch fp32."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import torch
 
 from falconer.core import Example, Span, TaskData
+from falconer.core.errors import InputError
 from falconer.proxy import Proxy, TrainConfig
+from falconer.proxy import proxy as proxy_module
+from falconer.proxy.runtimes import Bfloat16Runtime, TorchRuntime, native_bfloat16, runtime_named
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +43,7 @@ def proxy() -> Proxy:
 
 def test_fp32_onnx_agrees_fully_and_takes_over_inference(proxy: Proxy, tmp_path: Path) -> None:
     before = proxy.get_span(TEXTS, "Extract people.")
-    report = proxy.accelerate({"Extract people.": TEXTS, "Laptops?": TEXTS}, tmp_path, int8=False)
+    report = proxy.accelerate({"Extract people.": TEXTS, "Laptops?": TEXTS}, tmp_path, "onnx")
     assert report.used and report.runtime == "onnx"
     assert report.agreement == {"Extract people.": 1.0, "Laptops?": 1.0}
     after = proxy.get_span(TEXTS, "Extract people.")
@@ -47,8 +52,38 @@ def test_fp32_onnx_agrees_fully_and_takes_over_inference(proxy: Proxy, tmp_path:
 
 def test_onnx_is_refused_when_agreement_is_below_the_bar(proxy: Proxy, tmp_path: Path) -> None:
     serving = proxy.runtime
-    report = proxy.accelerate({"Extract people.": TEXTS}, tmp_path, int8=True, min_agreement=1.01)
+    report = proxy.accelerate({"Extract people.": TEXTS}, tmp_path, "onnx-int8", min_agreement=1.01)
     assert not report.used
     assert report.runtime == "torch"
     assert "< 1.01" in report.reason
     assert proxy.runtime is serving
+
+
+@pytest.mark.skipif(not native_bfloat16(), reason="this CPU has no native bfloat16")
+def test_bfloat16_takes_over_inference_with_the_same_answers(proxy: Proxy, tmp_path: Path) -> None:
+    before = proxy.get_span(TEXTS, "Extract people.")
+    report = proxy.accelerate({"Extract people.": TEXTS}, tmp_path, "bf16")
+    assert report.used and report.runtime == proxy.runtime.name == "bf16"
+    assert report.agreement == {"Extract people.": 1.0}
+    after = proxy.get_span(TEXTS, "Extract people.")
+    assert [[s.key for s in r.spans] for r in after] == [[s.key for s in r.spans] for r in before]
+    assert next(proxy.model.parameters()).dtype == torch.float32  # training stays in fp32
+    proxy.runtime = TorchRuntime(proxy.model)
+
+
+def test_bfloat16_is_refused_on_a_cpu_that_would_emulate_it(
+    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(proxy_module, "native_bfloat16", lambda: False)
+    report = proxy.accelerate({"Extract people.": TEXTS}, tmp_path, "bf16")
+    assert not report.used and report.runtime == "torch"
+    assert "no native bfloat16" in report.reason
+    with pytest.raises(InputError, match="cannot accelerate"):
+        proxy.accelerate({"Extract people.": TEXTS}, tmp_path, "tensorrt")
+
+
+def test_another_process_rebuilds_the_checked_runtime_by_name(proxy: Proxy) -> None:
+    assert isinstance(runtime_named("bf16", proxy.model), Bfloat16Runtime)
+    assert isinstance(runtime_named("torch", proxy.model), TorchRuntime)
+    with pytest.raises(ValueError, match="onnx"):
+        runtime_named("onnx", proxy.model)  # an ONNX runtime needs the graph it was checked with

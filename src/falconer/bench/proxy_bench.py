@@ -22,7 +22,6 @@ from falconer.proxy.training import Progress
 Log = Callable[[str], None]
 Save = Callable[[list["ProxyBenchResult"], list["CrossResult"]], None]
 CHECK_TEXTS = 500
-RUNTIMES = ("torch", "onnx", "onnx-int8")
 
 
 @dataclass(slots=True)
@@ -128,7 +127,7 @@ class ProxyBench:
             return "torch"
         check = {instruction: texts[:CHECK_TEXTS] for instruction, texts in unlabeled.items()}
         with tempfile.TemporaryDirectory() as folder:  # the session keeps the graph in memory
-            report = proxy.accelerate(check, folder, int8=self.runtime == "onnx-int8")
+            report = proxy.accelerate(check, folder, self.runtime)
         verdict = "used" if report.used else "refused"
         self.log(f"  runtime {report.runtime} ({verdict}: {report.reason})")
         return report.runtime

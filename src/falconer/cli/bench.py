@@ -21,7 +21,7 @@ from falconer.bench.e2e_bench import E2EBench, E2EOptions
 from falconer.bench.e2e_report import summary_markdown, write_report
 from falconer.bench.inference_bench import bench_inference
 from falconer.bench.planning_bench import bench_planning, load_set
-from falconer.bench.proxy_bench import RUNTIMES, CrossResult, ProxyBench, ProxyBenchResult
+from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
 from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
 from falconer.cli.progress import training_progress
@@ -31,6 +31,7 @@ from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
 from falconer.planner import Planner
 from falconer.proxy import Proxy
+from falconer.proxy.runtimes import RUNTIMES
 
 bench_app = typer.Typer(
     help="Benchmarks on ../shared/bench-style task folders.", no_args_is_help=True
@@ -69,8 +70,8 @@ def bench_proxy(
     runtime: str = typer.Option(
         "torch",
         "--runtime",
-        help="Inference runtime: torch, onnx or onnx-int8 (used only if it agrees with torch "
-        "on >= 99% of held-out predictions).",
+        help="Inference runtime: torch, bf16, onnx or onnx-int8 (used only if it agrees with "
+        "torch fp32 on >= 99% of held-out predictions).",
     ),
     json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
 ) -> None:
@@ -197,17 +198,26 @@ def bench_inference_command(
     proxy = Proxy.from_pretrained(proxy_dir, threads=threads)
     results = bench_inference(proxy, bench_task, list(runtime), threads)
     table = Table(title=f"inference on {bench_task.name} test ({results[0].n_docs} docs)")
-    for column in ("runtime", "used", "docs/s", "agreement (held-out)", "threads", "note"):
+    columns = ("runtime", "used", "docs/s", "agreement (held-out)", "agreement (test)", "note")
+    for column in columns:
         table.add_column(column)
     for r in results:
-        agreement = "-" if r.agreement is None else f"{r.agreement:.4f}"
         table.add_row(
-            r.runtime, str(r.used), f"{r.docs_per_second:.0f}", agreement, str(r.threads), r.reason
+            r.runtime,
+            str(r.used),
+            f"{r.docs_per_second:.0f}",
+            _share(r.agreement),
+            _share(r.test_agreement),
+            r.reason,
         )
     console.print(table)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps([r.to_dict() for r in results], indent=2))
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 @bench_app.command("planning")

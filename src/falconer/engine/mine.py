@@ -26,7 +26,7 @@ from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.metrics import LabelScores
 from falconer.core.tasks import Example, Kind, TaskData
-from falconer.engine.acceleration import accelerate_for, check_runtime, served_graph
+from falconer.engine.acceleration import accelerate_for, check_runtime, served_runtime
 from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.cascade import CascadeAnswerer, choose_threshold
 from falconer.engine.corpus import Corpus, sample_documents
@@ -81,8 +81,8 @@ class MineOptions:
     active_start: int = 48
     active_step: int = 32
     active_pool: int = 2000  # documents sampled from the corpus to choose from
-    # what runs the proxy in the execute stage: torch, onnx or onnx-int8 (the last two only
-    # once they agree with PyTorch; see `engine.acceleration`)
+    # what runs the proxy in the execute stage: torch, bf16, onnx or onnx-int8 (all but torch
+    # only once they agree with PyTorch fp32; see `engine.acceleration`)
     runtime: str = "torch"
 
 
@@ -152,7 +152,7 @@ class Miner:
         if self.options.runtime != "torch":  # a stage only when there is something to do
             seconds["accelerate"] = time.perf_counter() - started
         started = time.perf_counter()
-        execution = self._execute(plan, answerer, corpus, served_graph(proxy))
+        execution = self._execute(plan, answerer, corpus, served_runtime(proxy))
         seconds["execute"] = time.perf_counter() - started
         if isinstance(answerer, CascadeAnswerer):
             _cascade_summary(answerer, plan, steps)
@@ -384,14 +384,14 @@ class Miner:
         plan: Plan,
         answerer: Answerer,
         corpus: Corpus,
-        graph: tuple[Path, str] | None = None,
+        runtime: tuple[str, str | None] = ("torch", None),
     ) -> ExecutionReport:
         self.log(f"executing the plan over {corpus.path} with the {answerer.name}")
         if self.options.engine == "ray":
             if answerer.name != "proxy":
                 raise InputError("the Ray engine runs the proxy; LLM-only runs use the local one")
             ray = self.options.ray or RayOptions()
-            return execute_on_ray(plan, self.output / PROXY_DIR, corpus, self.output, ray, graph)
+            return execute_on_ray(plan, self.output / PROXY_DIR, corpus, self.output, ray, runtime)
         return Execution(
             plan,
             answerer,
@@ -558,7 +558,7 @@ def apply_run(
     output.mkdir(parents=True, exist_ok=True)
     acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
     if ray is not None:
-        execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_graph(proxy))
+        execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_runtime(proxy))
     else:
         parts = {"proxy": _recorded_fingerprint(run_dir / TRAINING_FILE)} | _runtime_part(proxy)
         identity = json.dumps(parts, sort_keys=True)

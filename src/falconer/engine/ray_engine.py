@@ -45,14 +45,18 @@ class ProxyWorker:
     """One Ray actor: loads the proxy once, then answers the plan for each batch it is given."""
 
     def __init__(
-        self, plan_json: str, proxy_dir: str, threads: int, graph: tuple[str, str] | None = None
+        self,
+        plan_json: str,
+        proxy_dir: str,
+        threads: int,
+        runtime: tuple[str, str | None] = ("torch", None),
     ) -> None:
         from falconer.proxy import Proxy
-        from falconer.proxy.runtimes import OnnxRuntime
+        from falconer.proxy.runtimes import runtime_named
 
         proxy = Proxy.from_pretrained(proxy_dir, threads=threads)
-        if graph is not None:  # an ONNX graph the driver checked against PyTorch
-            proxy.runtime = OnnxRuntime(Path(graph[0]), threads, graph[1])
+        # what the driver checked against PyTorch fp32 (name, ONNX graph if any)
+        proxy.runtime = runtime_named(runtime[0], proxy.model, runtime[1], threads)
         self.executor = PlanExecutor(Plan.from_json(plan_json), proxy)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -83,10 +87,11 @@ def execute_on_ray(
     corpus: Corpus,
     output: Path,
     options: RayOptions,
-    graph: tuple[Path, str] | None = None,
+    runtime: tuple[str, str | None] = ("torch", None),
 ) -> ExecutionReport:
-    """`graph`: (path, runtime name) of an ONNX graph every actor serves the proxy from; it
-    must lie where the actors can read it, as the proxy folder must."""
+    """`runtime`: (name, ONNX graph or None) every actor serves the proxy from, as
+    `served_runtime` gives it; a graph must lie where the actors can read it, as the proxy
+    folder must."""
     import ray
 
     started = time.perf_counter()
@@ -118,7 +123,7 @@ def execute_on_ray(
             plan.to_json(),
             str(proxy_dir),
             options.threads_per_worker,
-            (str(graph[0]), graph[1]) if graph else None,
+            runtime,
         ),
         batch_size=options.batch_size,
         batch_format="pyarrow",

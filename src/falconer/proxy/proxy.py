@@ -23,10 +23,13 @@ from falconer.proxy.encoding import Encoded, encode
 from falconer.proxy.inference import WindowPredictions, labels_from, predict_texts, spans_from
 from falconer.proxy.model import ProxyModel
 from falconer.proxy.runtimes import (
+    RUNTIMES,
+    Bfloat16Runtime,
     OnnxRuntime,
     Runtime,
     TorchRuntime,
     export_onnx,
+    native_bfloat16,
     quantize_int8,
 )
 from falconer.proxy.training import Progress, Trainer, TrainReport
@@ -142,18 +145,19 @@ class Proxy:
         self,
         check: Mapping[str, Sequence[str]],
         directory: str | Path,
-        int8: bool = True,
+        runtime: str = "onnx-int8",
         min_agreement: float = 0.99,
     ) -> AccelerationReport:
-        """Serve inference from ONNX Runtime (int8 weights by default), but only if it agrees
-        with PyTorch on >= `min_agreement` of the held-out texts in `check` (instruction ->
-        texts), per instruction; otherwise keep PyTorch and say why."""
-        folder = Path(directory)
-        sample = collate(encode(self.tokenizer, ["x"], ["x y"], 32, 8).windows, self._pad_id)
-        graph = export_onnx(self.model, sample, folder / "proxy.onnx")
-        if int8:
-            graph = quantize_int8(graph, folder / "proxy.int8.onnx")
-        candidate = OnnxRuntime(graph, torch.get_num_threads(), "onnx-int8" if int8 else "onnx")
+        """Serve inference from `runtime` (bf16, onnx or onnx-int8), but only if it agrees
+        with PyTorch fp32 on >= `min_agreement` of the held-out texts in `check` (instruction
+        -> texts), per instruction; otherwise keep PyTorch and say why. ONNX graphs are
+        written under `directory`."""
+        if runtime not in RUNTIMES or runtime == "torch":
+            raise InputError(f"cannot accelerate to {runtime!r}; use bf16, onnx or onnx-int8")
+        if runtime == "bf16" and not native_bfloat16():
+            why = "this CPU has no native bfloat16 (AVX512-BF16 or AMX), where it is slower"
+            return AccelerationReport("torch", False, {}, why)
+        candidate = self._candidate(runtime, Path(directory))
         reference = TorchRuntime(self.model)
         agreement = {
             instruction: self._agreement(reference, candidate, instruction, list(texts))
@@ -165,6 +169,15 @@ class Proxy:
             return AccelerationReport("torch", False, agreement, f"{why} < {min_agreement}")
         self.runtime = candidate
         return AccelerationReport(candidate.name, True, agreement, f"agreement {worst:.4f}")
+
+    def _candidate(self, runtime: str, folder: Path) -> Runtime:
+        if runtime == "bf16":
+            return Bfloat16Runtime(self.model)
+        sample = collate(encode(self.tokenizer, ["x"], ["x y"], 32, 8).windows, self._pad_id)
+        graph = export_onnx(self.model, sample, folder / "proxy.onnx")
+        if runtime == "onnx-int8":
+            graph = quantize_int8(graph, folder / "proxy.int8.onnx")
+        return OnnxRuntime(graph, torch.get_num_threads(), runtime)
 
     def _agreement(
         self, reference: Runtime, candidate: Runtime, instruction: str, texts: list[str]
@@ -214,7 +227,7 @@ def _model_max_length(tokenizer: Any, encoder: Any) -> int:
 
 @dataclass(slots=True)
 class AccelerationReport:
-    """Whether inference moved to ONNX Runtime, and how well it agreed with PyTorch."""
+    """Whether inference moved off PyTorch fp32, and how well the new runtime agreed with it."""
 
     runtime: str
     used: bool
