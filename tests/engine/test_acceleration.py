@@ -32,20 +32,28 @@ def run_and_corpus(
     return run, Corpus(write_jsonl(docs, tmp_path / "corpus.jsonl"))
 
 
+def served_beside_torch(
+    run_and_corpus: tuple[Path, Corpus], folder: Path, runtime: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the run with PyTorch fp32 and with `runtime`, check the latter served and said
+    so; both results."""
+    run, corpus = run_and_corpus
+    torch_run = apply_run(run, corpus, folder / "torch", runtime="torch", threads=2)
+    other_run = apply_run(run, corpus, folder / runtime, runtime=runtime, threads=2)
+    assert torch_run.execute["runtime"]["runtime"] == "torch"
+    served = other_run.execute["runtime"]
+    assert served["runtime"] == runtime and served["used"]
+    assert min(served["agreement"].values()) >= 0.99
+    assert f"on {runtime}" in (folder / runtime / "report.md").read_text()
+    return pd.read_parquet(torch_run.outputs["results"]), pd.read_parquet(
+        other_run.outputs["results"]
+    )
+
+
 def test_onnx_serves_the_execute_stage_with_pytorch_answers(
     run_and_corpus: tuple[Path, Corpus], tmp_path: Path
 ) -> None:
-    run, corpus = run_and_corpus
-    torch_run = apply_run(run, corpus, tmp_path / "torch", runtime="torch", threads=2)
-    onnx_run = apply_run(run, corpus, tmp_path / "onnx", runtime="onnx", threads=2)
-
-    assert torch_run.execute["runtime"]["runtime"] == "torch"
-    served = onnx_run.execute["runtime"]
-    assert served["runtime"] == "onnx" and served["used"]
-    assert min(served["agreement"].values()) >= 0.99
-    assert "on onnx" in (tmp_path / "onnx" / "report.md").read_text()
-    expected = pd.read_parquet(torch_run.outputs["results"])
-    actual = pd.read_parquet(onnx_run.outputs["results"])
+    expected, actual = served_beside_torch(run_and_corpus, tmp_path, "onnx")
     exact = ["doc_id", "field", "kind", "start", "end", "text", "value"]
     assert len(actual) == len(expected) > 0
     pd.testing.assert_frame_equal(actual[exact], expected[exact])
@@ -67,15 +75,7 @@ def test_results_of_one_runtime_are_not_resumed_by_another(
 def test_bfloat16_serves_the_execute_stage_once_it_agrees(
     run_and_corpus: tuple[Path, Corpus], tmp_path: Path
 ) -> None:
-    run, corpus = run_and_corpus
-    torch_run = apply_run(run, corpus, tmp_path / "torch", runtime="torch", threads=2)
-    bf16_run = apply_run(run, corpus, tmp_path / "bf16", runtime="bf16", threads=2)
-
-    served = bf16_run.execute["runtime"]
-    assert served["runtime"] == "bf16" and served["used"]
-    assert min(served["agreement"].values()) >= 0.99
-    expected = pd.read_parquet(torch_run.outputs["results"])
-    actual = pd.read_parquet(bf16_run.outputs["results"])
+    expected, actual = served_beside_torch(run_and_corpus, tmp_path, "bf16")
     answer = ["doc_id", "field", "start", "end", "value"]
     same = expected[answer].merge(actual[answer], how="outer", indicator=True)
     assert (same["_merge"] == "both").mean() >= 0.98

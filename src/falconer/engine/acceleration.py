@@ -42,13 +42,18 @@ def accelerate_for(
     every step; what happened, for the run report."""
     check_runtime(runtime)
     if runtime == "torch":
-        return {"runtime": "torch", "used": True, "agreement": {}, "reason": "asked for"}
+        return torch_as_asked()
     texts = [d.text for d in itertools.islice(corpus.documents(), CHECK_DOCUMENTS)]
     check = {step.instruction: texts for step in plan.steps}
     report = proxy.accelerate(check, folder, runtime)
     verdict = "serves the execute stage" if report.used else "refused, PyTorch serves"
     log(f"{runtime} {verdict} ({report.reason} on the first {len(texts)} documents)")
     return asdict(report)
+
+
+def torch_as_asked() -> dict[str, Any]:
+    """The runtime report of a run that PyTorch fp32 serves because it was asked for."""
+    return {"runtime": "torch", "used": True, "agreement": {}, "reason": "asked for"}
 
 
 def served_runtime(proxy: Proxy) -> tuple[str, str | None]:

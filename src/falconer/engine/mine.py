@@ -26,7 +26,12 @@ from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.metrics import LabelScores
 from falconer.core.tasks import Example, Kind, TaskData
-from falconer.engine.acceleration import accelerate_for, check_runtime, served_runtime
+from falconer.engine.acceleration import (
+    accelerate_for,
+    check_runtime,
+    served_runtime,
+    torch_as_asked,
+)
 from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.cascade import CascadeAnswerer, choose_threshold
 from falconer.engine.corpus import Corpus, sample_documents
@@ -554,12 +559,17 @@ def apply_run(
         )
     plan = Plan.from_json(plan_path.read_text())
     started = time.perf_counter()
-    proxy = Proxy.from_pretrained(proxy_path, threads=threads)
     output.mkdir(parents=True, exist_ok=True)
-    acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
-    if ray is not None:
+    if ray is not None and runtime == "torch":  # the actors load the proxy; the driver need not
+        acceleration = torch_as_asked()
+        execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
+    elif ray is not None:  # the driver checks the runtime once, the actors rebuild it
+        proxy = Proxy.from_pretrained(proxy_path, threads=threads)
+        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
         execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_runtime(proxy))
     else:
+        proxy = Proxy.from_pretrained(proxy_path, threads=threads)
+        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
         parts = {"proxy": _recorded_fingerprint(run_dir / TRAINING_FILE)} | _runtime_part(proxy)
         identity = json.dumps(parts, sort_keys=True)
         execution = Execution(
