@@ -115,3 +115,6 @@ def test_mine_says_what_is_wrong_with_bad_input(tmp_path: Path) -> None:
     corpus.write_text('{"text": "hello"}\n')
     refused = CliRunner().invoke(app, ["mine", "--plan", str(bad_plan), "--input", str(corpus)])
     assert refused.exit_code == 2 and "steps" in refused.output
+    for option, value in (("--engine", "spark"), ("--runtime", "tensorrt"), ("--format", "xls")):
+        wrong = CliRunner().invoke(app, ["mine", "x", "--input", str(corpus), option, value])
+        assert wrong.exit_code == 2 and option in wrong.output, wrong.output

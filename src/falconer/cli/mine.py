@@ -55,7 +55,12 @@ THREADS = typer.Option(None, "--threads", min=1, help="CPU threads (proxy and em
 RESTART = typer.Option(
     False, "--restart", help="Discard an interrupted run's results and start over."
 )
-ENGINE = typer.Option("local", "--engine", help="Execute stage: local, or ray (Ray Data).")
+ENGINE = typer.Option(
+    "local",
+    "--engine",
+    callback=_one_of(("local", "ray")),
+    help="Execute stage: local, or ray (Ray Data).",
+)
 RAY_ADDRESS = typer.Option(
     None, "--ray-address", help="A Ray cluster to join (default: start Ray on this machine)."
 )
@@ -75,8 +80,6 @@ RUNTIME = typer.Option(
 def _ray_options(
     engine: str, address: str | None, workers: int, threads: int | None, batch_size: int
 ) -> RayOptions | None:
-    if engine not in ("local", "ray"):
-        raise typer.BadParameter("local or ray", param_hint="--engine")
     if engine == "local":
         return None
     return RayOptions(address, workers, threads or 1, batch_size)
