@@ -22,7 +22,7 @@ import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from falconer.bench.tasks import load_task
-from falconer.core.spans import same_spans
+from falconer.core.metrics import same_answer_share
 from falconer.proxy import Proxy
 from falconer.proxy.batching import collate
 from falconer.proxy.encoding import encode
@@ -52,11 +52,6 @@ def answers(runtime: Runtime, texts: list[str]) -> list[Any]:
     if task.kind == "label":
         return [r.value for r in labels_from(encoded, predictions, proxy.config)]
     return [r.spans for r in spans_from(texts, encoded, predictions)]
-
-
-def agreement(a: list[Any], b: list[Any]) -> float:
-    same = (x == y if task.kind == "label" else same_spans(x, y) for x, y in zip(a, b, strict=True))
-    return sum(same) / len(a)
 
 
 def docs_per_second(runtime: Runtime) -> float:
@@ -94,7 +89,9 @@ with tempfile.TemporaryDirectory() as folder:
     for name, runtime in variants.items():
         row: dict[str, Any] = {"variant": name, "docs_per_second": docs_per_second(runtime)}
         for split, texts in (("held_out", held_out), ("test", test)):
-            row[f"agreement_{split}"] = agreement(answers(runtime, texts), expected[split])
+            row[f"agreement_{split}"] = same_answer_share(
+                task.kind, expected[split], answers(runtime, texts)
+            )
         row["speedup"] = row["docs_per_second"] / rows[0]["docs_per_second"]
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from falconer.bench.tasks import BenchTask
-from falconer.core.spans import same_spans
+from falconer.core.metrics import same_answer_share
 from falconer.proxy import Proxy
 from falconer.proxy.runtimes import TorchRuntime
 
@@ -52,14 +52,6 @@ def measure(
     return statistics.median(speeds), answers
 
 
-def _agreement(kind: str, reference: list[Any], answers: list[Any]) -> float:
-    same = sum(
-        bool(a == b) if kind == "label" else same_spans(a, b)
-        for a, b in zip(reference, answers, strict=True)
-    )
-    return float(same) / max(len(reference), 1)
-
-
 def bench_inference(
     proxy: Proxy, task: BenchTask, runtimes: list[str], threads: int, check_n: int = 500
 ) -> list[InferenceResult]:
@@ -82,7 +74,7 @@ def bench_inference(
                 result.agreement = report.agreement.get(task.instruction)
                 if report.used:
                     result.docs_per_second, answers = measure(proxy, task, texts)
-                    result.test_agreement = _agreement(task.kind, reference, answers)
+                    result.test_agreement = same_answer_share(task.kind, reference, answers)
         results.append(result)
     proxy.runtime = TorchRuntime(proxy.model)
     return results

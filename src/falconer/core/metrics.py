@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from falconer.core.spans import Span
+from falconer.core.spans import Span, same_spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +106,18 @@ def score_spans(predicted: Sequence[Sequence[Span]], gold: Sequence[Sequence[Spa
         n_predicted=n_predicted,
         n_gold=n_gold,
     )
+
+
+def same_answer_share(
+    kind: str, reference: Sequence[bool | Sequence[Span]], answers: Sequence[bool | Sequence[Span]]
+) -> float:
+    """Share of documents answered the same way by two models: the decision for labels, the
+    span set for spans (how a faster runtime is checked against PyTorch fp32)."""
+    same = sum(
+        a == b if kind == "label" else same_spans(a, b)  # type: ignore[arg-type]
+        for a, b in zip(reference, answers, strict=True)
+    )
+    return float(same) / max(len(reference), 1)
 
 
 def calibration_error(

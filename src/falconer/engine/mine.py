@@ -563,18 +563,17 @@ def apply_run(
     if ray is not None and runtime == "torch":  # the actors load the proxy; the driver need not
         acceleration = torch_as_asked()
         execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
-    elif ray is not None:  # the driver checks the runtime once, the actors rebuild it
-        proxy = Proxy.from_pretrained(proxy_path, threads=threads)
-        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
-        execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_runtime(proxy))
     else:
         proxy = Proxy.from_pretrained(proxy_path, threads=threads)
         acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
-        parts = {"proxy": _recorded_fingerprint(run_dir / TRAINING_FILE)} | _runtime_part(proxy)
-        identity = json.dumps(parts, sort_keys=True)
-        execution = Execution(
-            plan, proxy, corpus, output, output_format, batch_size, restart, progress, identity
-        ).run()
+        if ray is not None:  # checked once here, rebuilt by every actor
+            execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_runtime(proxy))
+        else:
+            fingerprint = _recorded_fingerprint(run_dir / TRAINING_FILE)
+            identity = json.dumps({"proxy": fingerprint} | _runtime_part(proxy), sort_keys=True)
+            execution = Execution(
+                plan, proxy, corpus, output, output_format, batch_size, restart, progress, identity
+            ).run()
     report = RunReport(
         "apply",
         str(corpus.path),

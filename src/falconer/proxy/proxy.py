@@ -13,8 +13,9 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoTokenizer
 
 from falconer.core.errors import InputError
+from falconer.core.metrics import same_answer_share
 from falconer.core.results import LabelResult, SpanResult
-from falconer.core.spans import same_spans
+from falconer.core.spans import Span
 from falconer.core.tasks import TaskData
 from falconer.proxy.backbones import quiet_transformers, resolve_backbone
 from falconer.proxy.batching import collate
@@ -182,16 +183,17 @@ class Proxy:
     def _agreement(
         self, reference: Runtime, candidate: Runtime, instruction: str, texts: list[str]
     ) -> float:
-        """Share of texts answered the same way: the decision for labels, the span set for spans."""
         kind = self.config.kinds.get(instruction, "label")
-        runs = [self._predict(texts, instruction, 64, r) for r in (reference, candidate)]
-        if kind == "label":
-            values = [[r.value for r in labels_from(*run, self.config)] for run in runs]
-            same = sum(a == b for a, b in zip(*values, strict=True))
-        else:
-            spans = [[r.spans for r in spans_from(texts, *run)] for run in runs]
-            same = sum(same_spans(a, b) for a, b in zip(*spans, strict=True))
-        return float(same) / max(len(texts), 1)
+        answers = [self._answers(texts, instruction, r) for r in (reference, candidate)]
+        return same_answer_share(kind, *answers)
+
+    def _answers(
+        self, texts: list[str], instruction: str, runtime: Runtime
+    ) -> list[bool] | list[tuple[Span, ...]]:
+        run = self._predict(texts, instruction, 64, runtime)
+        if self.config.kinds.get(instruction, "label") == "label":
+            return [r.value for r in labels_from(*run, self.config)]
+        return [r.spans for r in spans_from(texts, *run)]
 
     @property
     def _pad_id(self) -> int:
