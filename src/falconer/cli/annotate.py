@@ -17,6 +17,7 @@ from rich.console import Console
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import read_documents, save_run
 from falconer.annotator.sampling import SAMPLERS, choose
+from falconer.cli.options import JSON_OUT, LLM, NO_CACHE
 from falconer.core.documents import Document
 from falconer.core.errors import FalconerError
 from falconer.core.tasks import KINDS
@@ -39,13 +40,11 @@ def annotate(
     corpus: Path = typer.Argument(..., help="JSONL with `text` (and optional `id`) per line"),
     instruction: str = typer.Option(..., "--instruction", "-i", help="the question to ask"),
     kind: str = typer.Option("label", help="label (yes/no) or span (extract)"),
-    llm: str = typer.Option(
-        "embedded", help="embedded | gguf:PATH | openai:MODEL | openai-compatible:URL#MODEL"
-    ),
+    llm: str = LLM,
     n: int = typer.Option(200, help="documents to annotate"),
     sampler: str = typer.Option("random", help="random | diverse"),
     out: Path = typer.Option(Path("annotations.jsonl"), help="where to write annotations"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="do not read or write the cache"),
+    no_cache: bool = NO_CACHE,
     threads: int = typer.Option(1, help="CPU threads of an embedded LLM"),
     slots: int = typer.Option(2, help="parallel slots of an embedded LLM"),
     timeout: float = typer.Option(60.0, help="request timeout (s) of a network LLM"),
@@ -74,10 +73,10 @@ def annotate(
 @app.command("bench-annotator")
 def bench_annotator(
     task: Path = typer.Option(..., help="benchmark task folder (task.json, test.jsonl)"),
-    llm: str = typer.Option("embedded"),
+    llm: str = LLM,
     n: int = typer.Option(200, help="test documents to annotate"),
-    json_out: Path | None = typer.Option(None, "--json", help="also write the result here"),
-    no_cache: bool = typer.Option(False, "--no-cache"),
+    json_out: Path | None = JSON_OUT,
+    no_cache: bool = NO_CACHE,
     threads: int = typer.Option(1),
     slots: int = typer.Option(2),
     split: str = typer.Option("test", help="test (report) or train (prompt tuning)"),

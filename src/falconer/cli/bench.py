@@ -24,6 +24,7 @@ from falconer.bench.planning_bench import bench_planning, load_set
 from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
 from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
+from falconer.cli.options import JSON_OUT, LLM, LLM_THREADS, MIN_STEPS, NO_CACHE, RUNTIME, SEED
 from falconer.cli.progress import training_progress
 from falconer.core.errors import FalconerError, InputError
 from falconer.llm.cache import ResponseCache, default_cache_path
@@ -67,13 +68,8 @@ def bench_proxy(
     min_steps: int | None = typer.Option(
         None, "--min-steps", min=1, help="Override the minimum optimizer steps."
     ),
-    runtime: str = typer.Option(
-        "torch",
-        "--runtime",
-        help="Inference runtime: torch, bf16, onnx or onnx-int8 (used only if it agrees with "
-        "torch fp32 on >= 99% of held-out predictions).",
-    ),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+    runtime: str = RUNTIME,
+    json_out: Path | None = JSON_OUT,
 ) -> None:
     """Fine-tune the proxy on N oracle-annotated documents and score it on the test split."""
     if annotator != "oracle":
@@ -130,13 +126,13 @@ def bench_active_command(
     explore: float = typer.Option(
         0.0, "--explore", min=0.0, max=1.0, help="Share of each round drawn at random."
     ),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = SEED,
     threads: int | None = typer.Option(None, "--threads", min=1, help="Torch CPU threads."),
     min_steps: int = typer.Option(300, "--min-steps", min=1, help="Least training steps."),
     max_test: int | None = typer.Option(
         None, "--max-test", min=1, help="Score on the first N test documents only."
     ),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+    json_out: Path | None = JSON_OUT,
 ) -> None:
     """Active annotation against random annotation, oracle annotator, scored on test."""
     try:
@@ -188,7 +184,7 @@ def bench_inference_command(
     task: Path = typer.Option(..., "--task", help="Task folder whose test texts are timed."),
     runtime: list[str] = typer.Option(RUNTIMES, "--runtime", help="Runtimes to time; repeatable."),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads."),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+    json_out: Path | None = JSON_OUT,
 ) -> None:
     """Documents/second of a trained proxy on a task's test texts, per runtime."""
     unknown = sorted(set(runtime) - set(RUNTIMES))
@@ -223,10 +219,10 @@ def _share(value: float | None) -> str:
 @bench_app.command("planning")
 def bench_planning_command(
     set_path: Path = typer.Option(..., "--set", help="JSONL of instructions with reference plans."),
-    llm: str = typer.Option("embedded", "--llm", help="embedded | gguf:PATH | openai:MODEL | ..."),
-    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads of an embedded LLM."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached LLM answers."),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+    llm: str = LLM,
+    threads: int = LLM_THREADS,
+    no_cache: bool = NO_CACHE,
+    json_out: Path | None = JSON_OUT,
 ) -> None:
     """Plan every instruction of the set with the LLM; score plans against the references."""
     rows = load_set(set_path)
@@ -321,9 +317,9 @@ def bench_e2e_command(
     cache: bool = typer.Option(
         False, "--cache/--no-cache", help="Reuse cached LLM answers (timings then flatter)."
     ),
-    min_steps: int = typer.Option(300, "--min-steps", min=1, help="Least proxy training steps."),
-    seed: int = typer.Option(0, "--seed"),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON here."),
+    min_steps: int = MIN_STEPS,
+    seed: int = SEED,
+    json_out: Path | None = JSON_OUT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
 ) -> None:
     """LLM-only against Falconer (plan, annotate, train, execute) on each task's test

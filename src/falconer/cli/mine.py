@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from falconer.cli.options import LLM, MIN_STEPS, NO_CACHE, RUNTIME, SEED, THREADS, one_of
 from falconer.cli.progress import training_progress
 from falconer.cli.report import print_report
 from falconer.core.errors import FalconerError
@@ -18,7 +19,6 @@ from falconer.engine.report import RunReport
 from falconer.engine.sinks import FORMATS
 from falconer.llm.structured import InvalidOutputError
 from falconer.plan.schema import Plan
-from falconer.proxy.runtimes import RUNTIMES
 
 console = Console(stderr=True)
 RESUME_HINT = "interrupted: run the same command again to resume where it stopped"
@@ -33,48 +33,26 @@ MAX_CHARS = typer.Option(
 )
 
 
-def _one_of(choices: Sequence[str]) -> Callable[[str], str]:
-    """A typer callback refusing anything but `choices`, naming them."""
-
-    def check(value: str) -> str:
-        if value not in choices:
-            raise typer.BadParameter(", ".join(choices))
-        return value
-
-    return check
-
-
 FORMAT = typer.Option(
     "parquet",
     "--format",
-    callback=_one_of(FORMATS),
+    callback=one_of(FORMATS),
     help=f"Results format: {', '.join(FORMATS)}.",
 )
 BATCH = typer.Option(256, "--batch-size", min=1, help="Documents per batch (and checkpoint).")
-THREADS = typer.Option(None, "--threads", min=1, help="CPU threads (proxy and embedded LLM).")
 RESTART = typer.Option(
     False, "--restart", help="Discard an interrupted run's results and start over."
 )
 ENGINE = typer.Option(
     "local",
     "--engine",
-    callback=_one_of(("local", "ray")),
+    callback=one_of(("local", "ray")),
     help="Execute stage: local, or ray (Ray Data).",
 )
 RAY_ADDRESS = typer.Option(
     None, "--ray-address", help="A Ray cluster to join (default: start Ray on this machine)."
 )
 WORKERS = typer.Option(1, "--workers", min=1, help="Ray actors, each with its own proxy.")
-
-
-RUNTIME = typer.Option(
-    "torch",
-    "--runtime",
-    callback=_one_of(RUNTIMES),
-    help="What runs the proxy: torch (fp32), bf16 (about 2x on CPUs with AVX512-BF16/AMX), "
-    "onnx or onnx-int8; any but torch only after it agrees with torch on >= 99% of the first "
-    "500 documents, else torch.",
-)
 
 
 def _ray_options(
@@ -89,7 +67,7 @@ def mine(
     instruction: str = typer.Argument(None, help="What to mine, in plain words."),
     input_path: Path = INPUT,
     output: Path = typer.Option(Path("falconer-run"), "--output", "-o", help="Run folder."),
-    llm: str = typer.Option("embedded", "--llm", help="embedded | gguf:PATH | openai:MODEL | ..."),
+    llm: str = LLM,
     annotate: int = typer.Option(100, "--annotate", min=4, help="Documents annotated per step."),
     plan_path: Path | None = typer.Option(
         None, "--plan", help="A plan (JSON or YAML) to use instead of planning."
@@ -104,10 +82,10 @@ def mine(
     batch_size: int = BATCH,
     threads: int | None = THREADS,
     restart: bool = RESTART,
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached LLM answers."),
+    no_cache: bool = NO_CACHE,
     backbone: str = typer.Option("default", "--backbone", help="Proxy encoder: folder or hub id."),
-    min_steps: int = typer.Option(300, "--min-steps", min=1, help="Least proxy training steps."),
-    seed: int = typer.Option(0, "--seed"),
+    min_steps: int = MIN_STEPS,
+    seed: int = SEED,
     engine: str = ENGINE,
     ray_address: str | None = RAY_ADDRESS,
     workers: int = WORKERS,

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from falconer.cli.options import LLM, LLM_THREADS, NO_CACHE
 from falconer.core.errors import FalconerError
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
@@ -19,13 +20,13 @@ console = Console(stderr=True)
 
 def plan(
     instruction: str = typer.Argument(..., help="What to mine, in plain words."),
-    llm: str = typer.Option("embedded", "--llm", help="embedded | gguf:PATH | openai:MODEL | ..."),
+    llm: str = LLM,
     example: list[str] = typer.Option([], "--example", help="A corpus document; repeatable."),
     field: list[str] = typer.Option([], "--field", help="An output field you want; repeatable."),
     output_format: str = typer.Option("yaml", "--format", help="yaml or json."),
     out: Path | None = typer.Option(None, "--out", help="Also write the plan to this file."),
-    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads of an embedded LLM."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached LLM answers."),
+    threads: int = LLM_THREADS,
+    no_cache: bool = NO_CACHE,
 ) -> None:
     """Turn INSTRUCTION into a validated plan of get_label / get_span steps and print it."""
     if output_format not in ("yaml", "json"):
