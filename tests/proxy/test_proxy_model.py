@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from falconer.bench.proxy_bench import calibration_on_test
 from falconer.bench.tasks import BenchTask, load_task
@@ -139,3 +140,21 @@ def test_calibrated_confidences_match_accuracy_better_on_unseen_reviews(
     sentiment = load_task(bench_dir / "tasks" / "sst2-positive")
     errors = calibration_on_test(trained, sentiment, sentiment.test[:400])
     assert errors["ece"] < errors["ece_uncalibrated"]
+
+
+def test_two_fits_with_the_same_seed_give_the_same_proxy(persons: BenchTask) -> None:
+    people, _ = persons.sample(24, seed=3)
+    texts = [d.text for d in persons.test[:20]]
+    probabilities = []
+    for _ in range(2):
+        torch.rand(7)  # whatever ran before must not matter
+        proxy = Proxy.from_pretrained("default", threads=2)
+        proxy.fit(
+            [persons.task_data(people)],
+            config=TrainConfig(min_steps=12, eval_every=6, seed=5, threads=2),
+        )
+        probabilities.append(
+            [s.confidence for r in proxy.get_span(texts, persons.instruction) for s in r.spans]
+            + [r.probability for r in proxy.get_label(texts, persons.instruction)]
+        )
+    assert probabilities[0] == probabilities[1]
