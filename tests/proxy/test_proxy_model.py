@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ import torch
 from falconer.bench.proxy_bench import calibration_on_test
 from falconer.bench.tasks import BenchTask, load_task
 from falconer.core import InputError
+from falconer.core.tasks import Example
 from falconer.proxy import Proxy, TrainConfig
+from falconer.proxy.calibration import fit_temperature
 
 pytestmark = pytest.mark.slow
 PERSONS = "conll-persons"
@@ -158,3 +161,23 @@ def test_two_fits_with_the_same_seed_give_the_same_proxy(persons: BenchTask) -> 
             + [r.probability for r in proxy.get_label(texts, persons.instruction)]
         )
     assert probabilities[0] == probabilities[1]
+
+
+def test_a_held_out_slice_without_mistakes_never_sharpens_confidences(
+    trained: Proxy, bench_dir: Path
+) -> None:
+    sentiment = load_task(bench_dir / "tasks" / "sst2-positive")
+    reviews = [d.text for d in sentiment.test[:40]]
+    answers = trained.get_label(reviews, sentiment.instruction)
+    agreeing = [Example(t, label=a.value) for t, a in zip(reviews, answers, strict=True)]
+    mistaken = [*agreeing[:-4], *(Example(e.text, label=not e.label) for e in agreeing[-4:])]
+    fit = partial(
+        fit_temperature,
+        trained.model,
+        trained.tokenizer,
+        trained.config,
+        sentiment.instruction,
+        "label",
+    )
+    assert fit(agreeing) >= 1.0
+    assert fit(mistaken) != fit(agreeing)

@@ -42,13 +42,37 @@ def fit_temperature(
     encoded = encode(tokenizer, [instruction] * len(texts), texts, config.max_length, config.stride)
     logits = window_logits(runtime, encoded.windows, int(tokenizer.pad_token_id or 0), 64)
     if kind == "label":
-        losses = [_label_loss(encoded, logits, held_out, config, t) for t in TEMPERATURES]
+        candidates = _candidates(_label_mistakes(encoded, logits, held_out, config))
+        losses = [_label_loss(encoded, logits, held_out, config, t) for t in candidates]
     else:
         rows, targets = _tag_rows(encoded, logits, held_out)
         if not len(targets):
             return 1.0
-        losses = [_tag_loss(rows, targets, t) for t in TEMPERATURES]
-    return round(float(TEMPERATURES[int(np.argmin(losses))]), 4)
+        candidates = _candidates(int((rows.argmax(axis=1) != targets).sum()))
+        losses = [_tag_loss(rows, targets, t) for t in candidates]
+    return round(float(candidates[int(np.argmin(losses))]), 4)
+
+
+def _candidates(mistakes: int) -> np.ndarray:
+    """Without a single held-out mistake the likelihood only grows as the temperature falls,
+    so the fit would always sharpen to the smallest candidate (agnews-sports: 0.25, making the
+    test confidences worse); such a slice cannot justify sharpening at all."""
+    return TEMPERATURES if mistakes else np.concatenate(([1.0], TEMPERATURES[TEMPERATURES > 1.0]))
+
+
+def _label_mistakes(
+    encoded: Encoded, logits: WindowLogits, held_out: Sequence[Example], config: ProxyConfig
+) -> int:
+    probabilities = logits.label_probabilities()
+    return sum(
+        aggregate_label(
+            [float(probabilities[w]) for w in doc.windows],
+            config.label_aggregation,
+            config.label_threshold,
+        ).value
+        != bool(example.label)
+        for doc, example in zip(encoded.docs, held_out, strict=True)
+    )
 
 
 def _label_loss(
