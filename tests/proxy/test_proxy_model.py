@@ -181,3 +181,22 @@ def test_a_held_out_slice_without_mistakes_never_sharpens_confidences(
     )
     assert fit(agreeing) >= 1.0
     assert fit(mistaken) != fit(agreeing)
+
+
+def test_a_saved_proxy_is_a_warm_start_for_a_new_instruction(
+    trained: Proxy, persons: BenchTask, bench_dir: Path, tmp_path: Path
+) -> None:
+    laptops = load_task(bench_dir / "tasks" / "laptop-aspects")
+    reviews, _ = laptops.sample(32, seed=2)
+    warm = Proxy.from_pretrained(trained.save_pretrained(tmp_path / "proxy"), threads=2)
+    warm.fit([laptops.task_data(reviews)], config=TrainConfig(min_steps=20, seed=2, threads=2))
+    assert laptops.instruction in warm.config.instructions
+    assert persons.instruction in warm.config.instructions
+    docs = [d for d in persons.test if d.spans][:60]
+    gold = {(i, s.key) for i, d in enumerate(docs) for s in d.spans or ()}
+    found = {
+        (i, s.key)
+        for i, r in enumerate(warm.get_span([d.text for d in docs], persons.instruction))
+        for s in r.spans
+    }
+    assert len(gold & found) / len(gold) > 0.3  # what it knew before the new instruction

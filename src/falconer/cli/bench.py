@@ -24,7 +24,16 @@ from falconer.bench.planning_bench import bench_planning, load_set
 from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
 from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
-from falconer.cli.options import JSON_OUT, LLM, LLM_THREADS, MIN_STEPS, NO_CACHE, RUNTIME, SEED
+from falconer.cli.options import (
+    BACKBONE,
+    JSON_OUT,
+    LLM,
+    LLM_THREADS,
+    MIN_STEPS,
+    NO_CACHE,
+    RUNTIME,
+    SEED,
+)
 from falconer.cli.progress import training_progress
 from falconer.core.errors import FalconerError, InputError
 from falconer.llm.cache import ResponseCache, default_cache_path
@@ -53,9 +62,7 @@ def bench_proxy(
     multitask: bool = typer.Option(
         False, "--multitask", help="Train one proxy on all tasks together."
     ),
-    backbone: str = typer.Option(
-        "default", "--backbone", help="'default' (bundled MiniLM), a local folder or a hub id."
-    ),
+    backbone: str = BACKBONE,
     self_training: bool = typer.Option(
         False,
         "--self-training/--no-self-training",

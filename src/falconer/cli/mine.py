@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from falconer.cli.options import LLM, MIN_STEPS, NO_CACHE, RUNTIME, SEED, THREADS, one_of
+from falconer.cli.options import BACKBONE, LLM, MIN_STEPS, NO_CACHE, RUNTIME, SEED, THREADS, one_of
 from falconer.cli.progress import training_progress
 from falconer.cli.report import print_report
 from falconer.core.errors import FalconerError
@@ -83,7 +83,7 @@ def mine(
     threads: int | None = THREADS,
     restart: bool = RESTART,
     no_cache: bool = NO_CACHE,
-    backbone: str = typer.Option("default", "--backbone", help="Proxy encoder: folder or hub id."),
+    backbone: str = BACKBONE,
     min_steps: int = MIN_STEPS,
     seed: int = SEED,
     engine: str = ENGINE,
