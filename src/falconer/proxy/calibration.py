@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from falconer.core.results import LabelResult
 from falconer.core.tasks import Example, Kind
 from falconer.proxy.config import ProxyConfig
 from falconer.proxy.decoding import aggregate_label
@@ -63,16 +64,8 @@ def _candidates(mistakes: int) -> np.ndarray:
 def _label_mistakes(
     encoded: Encoded, logits: WindowLogits, held_out: Sequence[Example], config: ProxyConfig
 ) -> int:
-    probabilities = logits.label_probabilities()
-    return sum(
-        aggregate_label(
-            [float(probabilities[w]) for w in doc.windows],
-            config.label_aggregation,
-            config.label_threshold,
-        ).value
-        != bool(example.label)
-        for doc, example in zip(encoded.docs, held_out, strict=True)
-    )
+    results = _doc_labels(encoded, logits, config, 1.0)
+    return sum(r.value != bool(e.label) for r, e in zip(results, held_out, strict=True))
 
 
 def _label_loss(
@@ -82,14 +75,28 @@ def _label_loss(
     config: ProxyConfig,
     temperature: float,
 ) -> float:
-    probabilities = logits.label_probabilities(temperature)
     loss = 0.0
-    for doc, example in zip(encoded.docs, held_out, strict=True):
-        windows = [float(probabilities[w]) for w in doc.windows]
-        p = aggregate_label(windows, config.label_aggregation, config.label_threshold).probability
-        p = min(max(p, 1e-7), 1 - 1e-7)
+    for result, example in zip(
+        _doc_labels(encoded, logits, config, temperature), held_out, strict=True
+    ):
+        p = min(max(result.probability, 1e-7), 1 - 1e-7)
         loss -= float(np.log(p if example.label else 1 - p))
     return loss / len(held_out)
+
+
+def _doc_labels(
+    encoded: Encoded, logits: WindowLogits, config: ProxyConfig, temperature: float
+) -> list[LabelResult]:
+    """One answer per held-out text, its windows aggregated as at inference."""
+    probabilities = logits.label_probabilities(temperature)
+    return [
+        aggregate_label(
+            [float(probabilities[w]) for w in doc.windows],
+            config.label_aggregation,
+            config.label_threshold,
+        )
+        for doc in encoded.docs
+    ]
 
 
 def _tag_rows(

@@ -184,14 +184,14 @@ class Proxy:
         self, reference: Runtime, candidate: Runtime, instruction: str, texts: list[str]
     ) -> float:
         kind = self.config.kinds.get(instruction, "label")
-        answers = [self._answers(texts, instruction, r) for r in (reference, candidate)]
+        answers = [self._answers(texts, instruction, kind, r) for r in (reference, candidate)]
         return same_answer_share(kind, *answers)
 
     def _answers(
-        self, texts: list[str], instruction: str, runtime: Runtime
+        self, texts: list[str], instruction: str, kind: str, runtime: Runtime
     ) -> list[bool] | list[tuple[Span, ...]]:
         run = self._predict(texts, instruction, 64, runtime)
-        if self.config.kinds.get(instruction, "label") == "label":
+        if kind == "label":
             return [r.value for r in labels_from(*run, self.config)]
         return [r.spans for r in spans_from(texts, *run)]
 
