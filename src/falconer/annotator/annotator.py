@@ -37,7 +37,7 @@ from falconer.llm.structured import (
 )
 
 DEFAULT_TEMPLATES: dict[str, str] = {
-    "label": "label_v1",
+    "label": "label_v2",
     "span": "span_v1",
     "verify": "verify_v1",
 }
