@@ -1,5 +1,6 @@
 """Hard vs soft (LLM P(yes)) label targets on the sst2 annotations of a `falconer bench e2e`
-run. Usage: python soft_labels_sst2.py soft|hard 0,1,2 E2E_WORKDIR OUT.json
+run (soft-no-offset: soft targets, decisions left at P >= 0.5).
+Usage: python soft_labels_sst2.py soft|soft-no-offset|hard 0,1,2 E2E_WORKDIR OUT.json
 (E2E_WORKDIR: the --workdir of the e2e run, e.g. /work/e2e-run/work)."""
 
 import json
@@ -35,7 +36,12 @@ def main(mode: str, seeds: list[int], root: Path, out: Path) -> None:
     rows = []
     for seed in seeds:
         proxy = Proxy.from_pretrained("default", threads=1)
-        config = TrainConfig(seed=seed, threads=1, soft_labels=mode == "soft")
+        config = TrainConfig(
+            seed=seed,
+            threads=1,
+            soft_labels=mode != "hard",
+            soft_label_offset=mode == "soft",
+        )
         proxy.fit([TaskData(INSTRUCTION, "label", train)], config=config)
         answers = proxy.get_label([str(d["text"]) for d in unseen], INSTRUCTION)
         same = [a.value == llm[str(d["id"])] for a, d in zip(answers, unseen, strict=True)]
@@ -43,7 +49,8 @@ def main(mode: str, seeds: list[int], root: Path, out: Path) -> None:
         gold = [bool(d["label"]) for d in test]
         accuracy = score_labels([a.value for a in on_test], gold).accuracy
         row = {
-            "soft": mode == "soft",
+            "soft": mode != "hard",
+            "offset": mode == "soft",
             "seed": seed,
             "agree_unseen": round(sum(same) / len(same), 4),
             "n_unseen": len(unseen),

@@ -1,10 +1,17 @@
-"""Temperature scaling: one scalar per instruction that makes the proxy's confidences honest.
+"""Temperature scaling: one scalar per instruction that makes the proxy's confidences honest;
+and, after soft-target fits, the decision offset that keeps the annotator's yes-rate.
 
 A fine-tuned encoder is over-confident, most of all after many steps on few labels; the
 cascade and the run report read its confidences as probabilities, so they have to be.
 Dividing the logits by a temperature fitted on held-out annotations (Guo et al., 2017) fixes
 this without changing a single decision. For spans the temperature is fitted on the word
 tags, which is what a document's confidence is made of.
+
+A proxy regressed on an unsure teacher's P(yes) shrinks toward the mean: when the LLM says
+yes to one review in ten with P(yes) 0.50-0.57 and no with 0.2-0.45, the proxy's outputs for
+the yes-reviews land just under 0.5 and it never says yes (laptop-criticized, 100 LLM
+annotations). Its ranking is still informative, so the decisions are re-centred on the logit
+that makes it say yes to as many annotated texts as the annotator did.
 """
 
 from __future__ import annotations
@@ -40,11 +47,11 @@ def fit_temperature(
     if len(held_out) < MIN_EXAMPLES:
         return 1.0
     texts = [e.text for e in held_out]
-    encoded = encode(tokenizer, [instruction] * len(texts), texts, config.max_length, config.stride)
-    logits = window_logits(runtime, encoded.windows, int(tokenizer.pad_token_id or 0), 64)
+    encoded, logits = _logits(runtime, tokenizer, config, instruction, texts)
     if kind == "label":
-        candidates = _candidates(_label_mistakes(encoded, logits, held_out, config))
-        losses = [_label_loss(encoded, logits, held_out, config, t) for t in candidates]
+        offset = config.label_offsets.get(instruction, 0.0)
+        candidates = _candidates(_label_mistakes(encoded, logits, held_out, config, offset))
+        losses = [_label_loss(encoded, logits, held_out, config, t, offset) for t in candidates]
     else:
         rows, targets = _tag_rows(encoded, logits, held_out)
         if not len(targets):
@@ -52,6 +59,34 @@ def fit_temperature(
         candidates = _candidates(int((rows.argmax(axis=1) != targets).sum()))
         losses = [_tag_loss(rows, targets, t) for t in candidates]
     return round(float(candidates[int(np.argmin(losses))]), 4)
+
+
+def fit_label_offset(
+    runtime: Runtime | Any,
+    tokenizer: Any,
+    config: ProxyConfig,
+    instruction: str,
+    annotated: Sequence[Example],
+) -> float:
+    """The label logit to centre decisions on: midway between the k-th and (k+1)-th highest
+    of the proxy's logits on the annotated texts, k being how many the annotator said yes to
+    (0.0, as trained, when it said all yes or all no)."""
+    n_yes = sum(bool(e.label) for e in annotated)
+    if not 0 < n_yes < len(annotated):
+        return 0.0
+    texts = [e.text for e in annotated]
+    encoded, logits = _logits(runtime, tokenizer, config, instruction, texts)
+    probabilities = np.array([r.probability for r in _doc_labels(encoded, logits, config, 1.0)])
+    clipped = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
+    ranked = np.sort(np.log(clipped / (1 - clipped)))[::-1]
+    return round(float((ranked[n_yes - 1] + ranked[n_yes]) / 2), 4)
+
+
+def _logits(
+    runtime: Runtime | Any, tokenizer: Any, config: ProxyConfig, instruction: str, texts: list[str]
+) -> tuple[Encoded, WindowLogits]:
+    encoded = encode(tokenizer, [instruction] * len(texts), texts, config.max_length, config.stride)
+    return encoded, window_logits(runtime, encoded.windows, int(tokenizer.pad_token_id or 0), 64)
 
 
 def _candidates(mistakes: int) -> np.ndarray:
@@ -62,9 +97,13 @@ def _candidates(mistakes: int) -> np.ndarray:
 
 
 def _label_mistakes(
-    encoded: Encoded, logits: WindowLogits, held_out: Sequence[Example], config: ProxyConfig
+    encoded: Encoded,
+    logits: WindowLogits,
+    held_out: Sequence[Example],
+    config: ProxyConfig,
+    offset: float,
 ) -> int:
-    results = _doc_labels(encoded, logits, config, 1.0)
+    results = _doc_labels(encoded, logits, config, 1.0, offset)
     return sum(r.value != bool(e.label) for r, e in zip(results, held_out, strict=True))
 
 
@@ -74,10 +113,11 @@ def _label_loss(
     held_out: Sequence[Example],
     config: ProxyConfig,
     temperature: float,
+    offset: float,
 ) -> float:
     loss = 0.0
     for result, example in zip(
-        _doc_labels(encoded, logits, config, temperature), held_out, strict=True
+        _doc_labels(encoded, logits, config, temperature, offset), held_out, strict=True
     ):
         p = min(max(result.probability, 1e-7), 1 - 1e-7)
         loss -= float(np.log(p if example.label else 1 - p))
@@ -85,10 +125,14 @@ def _label_loss(
 
 
 def _doc_labels(
-    encoded: Encoded, logits: WindowLogits, config: ProxyConfig, temperature: float
+    encoded: Encoded,
+    logits: WindowLogits,
+    config: ProxyConfig,
+    temperature: float,
+    offset: float = 0.0,
 ) -> list[LabelResult]:
     """One answer per held-out text, its windows aggregated as at inference."""
-    probabilities = logits.label_probabilities(temperature)
+    probabilities = logits.label_probabilities(temperature, offset)
     return [
         aggregate_label(
             [float(probabilities[w]) for w in doc.windows],

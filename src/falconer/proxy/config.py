@@ -22,6 +22,9 @@ class ProxyConfig:
     kinds: dict[str, str] = field(default_factory=dict)
     # instruction -> temperature dividing its head's logits (fitted on held-out annotations)
     temperatures: dict[str, float] = field(default_factory=dict)
+    # instruction -> logit its yes/no decisions are centred on (subtracted before the
+    # temperature); fitted after soft-target fits, whose outputs shrink toward the mean
+    label_offsets: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,6 +52,10 @@ class TrainConfig:
     # with 75 LLM annotations, 3 seeds: agreement with the LLM 0.713 -> 0.763, accuracy
     # 0.702 -> 0.750; results/proxy/soft-labels-sst2.json)
     soft_labels: bool = True
+    # after a soft-target fit, centre the yes/no decisions on the annotator's yes-rate
+    # (laptop-criticized e2e, 10 of 100 LLM annotations yes at P(yes) <= 0.57: the proxy
+    # said yes to 10 of 200 reviews, with this 21; see calibration.fit_label_offset)
+    soft_label_offset: bool = True
     span_positive_weight: float = 1.0
     dev_fraction: float = 0.15
     eval_every: int | None = None

@@ -30,13 +30,15 @@ class WindowLogits:
     label: np.ndarray
     tags: list[np.ndarray]
 
-    def label_probabilities(self, temperature: float = 1.0) -> np.ndarray:
-        return _sigmoid(self.label / temperature)
+    def label_probabilities(self, temperature: float = 1.0, offset: float = 0.0) -> np.ndarray:
+        return _sigmoid((self.label - offset) / temperature)
 
-    def probabilities(self, temperature: float = 1.0) -> WindowPredictions:
-        """Probabilities with the logits divided by `temperature` (1: as trained)."""
+    def probabilities(self, temperature: float = 1.0, offset: float = 0.0) -> WindowPredictions:
+        """Probabilities with the logits divided by `temperature` (1: as trained), the label
+        logits first shifted by `offset` (0: as trained)."""
         return WindowPredictions(
-            self.label_probabilities(temperature), [_softmax(t / temperature) for t in self.tags]
+            self.label_probabilities(temperature, offset),
+            [_softmax(t / temperature) for t in self.tags],
         )
 
 
@@ -68,10 +70,12 @@ def predict_windows(
     batch_size: int,
     on_batch: Callable[[int], None] | None = None,
     temperature: float = 1.0,
+    offset: float = 0.0,
 ) -> WindowPredictions:
-    """Probabilities for every window, the logits divided by `temperature`."""
+    """Probabilities for every window, the logits divided by `temperature` (label logits
+    shifted by `offset` first)."""
     logits = window_logits(runtime, windows, pad_id, batch_size, on_batch)
-    return logits.probabilities(temperature)
+    return logits.probabilities(temperature, offset)
 
 
 def predict_texts(
@@ -83,14 +87,18 @@ def predict_texts(
     batch_size: int = 64,
 ) -> tuple[Encoded, WindowPredictions]:
     """Window every text under one instruction and run the network over the windows, with
-    the instruction's calibrated temperature."""
+    the instruction's calibrated temperature and decision offset."""
     encoded = encode(
         tokenizer, [instruction] * len(texts), list(texts), config.max_length, config.stride
     )
     pad_id = int(tokenizer.pad_token_id or 0)
-    temperature = config.temperatures.get(instruction, 1.0)
     return encoded, predict_windows(
-        runtime, encoded.windows, pad_id, batch_size, temperature=temperature
+        runtime,
+        encoded.windows,
+        pad_id,
+        batch_size,
+        temperature=config.temperatures.get(instruction, 1.0),
+        offset=config.label_offsets.get(instruction, 0.0),
     )
 
 

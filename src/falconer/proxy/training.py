@@ -26,7 +26,7 @@ from falconer.core.spans import Span
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.proxy.augment import replace_mentions
 from falconer.proxy.batching import collate, tag_targets
-from falconer.proxy.calibration import fit_temperature
+from falconer.proxy.calibration import fit_label_offset, fit_temperature
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode, word_tags
 from falconer.proxy.inference import WindowPredictions, labels_from, predict_texts, spans_from
@@ -62,6 +62,7 @@ class TrainReport:
     dev_scores: dict[str, float] = field(default_factory=dict)
     history: list[tuple[int, float]] = field(default_factory=list)
     temperatures: dict[str, float] = field(default_factory=dict)
+    label_offsets: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +125,7 @@ class Trainer:
         splits = [self._split(task) for task in tasks]
         for split in splits:  # confidences stay uncalibrated until the end of this fit
             self.proxy_config.temperatures.pop(split.task.instruction, None)
+            self.proxy_config.label_offsets.pop(split.task.instruction, None)
         items = [item for split in splits for item in _items(split.task, split.train, 1.0)]
         augmented = self._augment(splits)
         negatives = self._cross_negatives(splits)
@@ -148,14 +150,25 @@ class Trainer:
         return report
 
     def _calibrate(self, splits: Sequence[_Split], report: TrainReport) -> None:
-        """Temperature per instruction on the same held-out slice that chose the model."""
+        """Temperature per instruction on the same held-out slice that chose the model; before
+        it, a soft-target label step's decisions are re-centred on the annotator's yes-rate."""
         for split in splits:
             task, config = split.task, self.proxy_config
+            if task.kind == "label" and self._recentres(split):
+                offset = fit_label_offset(
+                    self.model, self.tokenizer, config, task.instruction, split.train + split.dev
+                )
+                self.proxy_config.label_offsets[task.instruction] = offset
+                report.label_offsets[task.instruction] = offset
             temperature = fit_temperature(
                 self.model, self.tokenizer, config, task.instruction, task.kind, split.dev
             )
             self.proxy_config.temperatures[task.instruction] = temperature
             report.temperatures[task.instruction] = temperature
+
+    def _recentres(self, split: _Split) -> bool:
+        soft = self.config.soft_labels and self.config.soft_label_offset
+        return soft and any(e.probability is not None for e in split.train + split.dev)
 
     def _split(self, task: TaskData) -> _Split:
         if task.dev:
