@@ -25,8 +25,8 @@ from falconer.core.results import LabelResult
 from falconer.core.tasks import Example, Kind
 from falconer.proxy.config import ProxyConfig
 from falconer.proxy.decoding import aggregate_label
-from falconer.proxy.encoding import Encoded, encode, word_tags
-from falconer.proxy.inference import WindowLogits, window_logits
+from falconer.proxy.encoding import Encoded, word_tags
+from falconer.proxy.inference import WindowLogits, text_logits
 from falconer.proxy.runtimes import Runtime
 
 # log-spaced candidates; a grid is robust where a gradient method can run off on a few points
@@ -47,7 +47,7 @@ def fit_temperature(
     if len(held_out) < MIN_EXAMPLES:
         return 1.0
     texts = [e.text for e in held_out]
-    encoded, logits = _logits(runtime, tokenizer, config, instruction, texts)
+    encoded, logits = text_logits(runtime, tokenizer, config, instruction, texts)
     if kind == "label":
         offset = config.label_offsets.get(instruction, 0.0)
         candidates = _candidates(_label_mistakes(encoded, logits, held_out, config, offset))
@@ -75,18 +75,11 @@ def fit_label_offset(
     if not 0 < n_yes < len(annotated):
         return 0.0
     texts = [e.text for e in annotated]
-    encoded, logits = _logits(runtime, tokenizer, config, instruction, texts)
+    encoded, logits = text_logits(runtime, tokenizer, config, instruction, texts)
     probabilities = np.array([r.probability for r in _doc_labels(encoded, logits, config, 1.0)])
     clipped = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
     ranked = np.sort(np.log(clipped / (1 - clipped)))[::-1]
     return round(float((ranked[n_yes - 1] + ranked[n_yes]) / 2), 4)
-
-
-def _logits(
-    runtime: Runtime | Any, tokenizer: Any, config: ProxyConfig, instruction: str, texts: list[str]
-) -> tuple[Encoded, WindowLogits]:
-    encoded = encode(tokenizer, [instruction] * len(texts), texts, config.max_length, config.stride)
-    return encoded, window_logits(runtime, encoded.windows, int(tokenizer.pad_token_id or 0), 64)
 
 
 def _candidates(mistakes: int) -> np.ndarray:

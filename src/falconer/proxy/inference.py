@@ -63,19 +63,20 @@ def window_logits(
     return WindowLogits(labels, tags)
 
 
-def predict_windows(
+def text_logits(
     runtime: Runtime | ProxyModel,
-    windows: Sequence[Window],
-    pad_id: int,
-    batch_size: int,
-    on_batch: Callable[[int], None] | None = None,
-    temperature: float = 1.0,
-    offset: float = 0.0,
-) -> WindowPredictions:
-    """Probabilities for every window, the logits divided by `temperature` (label logits
-    shifted by `offset` first)."""
-    logits = window_logits(runtime, windows, pad_id, batch_size, on_batch)
-    return logits.probabilities(temperature, offset)
+    tokenizer: Any,
+    config: ProxyConfig,
+    instruction: str,
+    texts: Sequence[str],
+    batch_size: int = 64,
+) -> tuple[Encoded, WindowLogits]:
+    """Window every text under one instruction and run the network over the windows."""
+    encoded = encode(
+        tokenizer, [instruction] * len(texts), list(texts), config.max_length, config.stride
+    )
+    pad_id = int(tokenizer.pad_token_id or 0)
+    return encoded, window_logits(runtime, encoded.windows, pad_id, batch_size)
 
 
 def predict_texts(
@@ -86,19 +87,11 @@ def predict_texts(
     texts: Sequence[str],
     batch_size: int = 64,
 ) -> tuple[Encoded, WindowPredictions]:
-    """Window every text under one instruction and run the network over the windows, with
-    the instruction's calibrated temperature and decision offset."""
-    encoded = encode(
-        tokenizer, [instruction] * len(texts), list(texts), config.max_length, config.stride
-    )
-    pad_id = int(tokenizer.pad_token_id or 0)
-    return encoded, predict_windows(
-        runtime,
-        encoded.windows,
-        pad_id,
-        batch_size,
-        temperature=config.temperatures.get(instruction, 1.0),
-        offset=config.label_offsets.get(instruction, 0.0),
+    """`text_logits` turned into probabilities with the instruction's calibrated temperature
+    and decision offset."""
+    encoded, logits = text_logits(runtime, tokenizer, config, instruction, texts, batch_size)
+    return encoded, logits.probabilities(
+        config.temperatures.get(instruction, 1.0), config.label_offsets.get(instruction, 0.0)
     )
 
 

@@ -167,8 +167,8 @@ class Trainer:
             report.temperatures[task.instruction] = temperature
 
     def _recentres(self, split: _Split) -> bool:
-        soft = self.config.soft_labels and self.config.soft_label_offset
-        return soft and any(e.probability is not None for e in split.train + split.dev)
+        examples = split.train + split.dev
+        return self.config.soft_label_offset and _soft_targets(self.config, examples)
 
     def _split(self, task: TaskData) -> _Split:
         if task.dev:
@@ -246,7 +246,7 @@ class Trainer:
             items, encoded, self.config.label_smoothing, self.config.soft_labels
         )
         total = steps or plan_steps(len(encoded.windows), len(splits), self.config)
-        soft = self.config.soft_labels and any(i.probability is not None for i in items)
+        soft = _soft_targets(self.config, items)
         kinds = {split.task.kind for split in splits}
         optimizer, scheduler = self._optimizer(total, len(items), kinds, soft)
         eval_every = self.config.eval_every or max(total // 6, 25)
@@ -465,6 +465,11 @@ def _window_targets(
         for doc, item in zip(encoded.docs, items, strict=True)
     ]
     return _Targets(labels, balance, weights, tags)
+
+
+def _soft_targets(config: TrainConfig, rows: Sequence[TrainItem] | Sequence[Example]) -> bool:
+    """Whether a fit learns the annotator's P(true) anywhere (its rate and offset depend on it)."""
+    return config.soft_labels and any(row.probability is not None for row in rows)
 
 
 def _positive_share(items: Sequence[TrainItem]) -> dict[str, float]:
