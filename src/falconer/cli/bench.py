@@ -75,6 +75,12 @@ def bench_proxy(
     min_steps: int | None = typer.Option(
         None, "--min-steps", min=1, help="Override the minimum optimizer steps."
     ),
+    contrastive_pairs: int | None = typer.Option(
+        None,
+        "--contrastive-pairs",
+        min=0,
+        help="Contrastive warm-up pairs per labelled text of a label task (0: off).",
+    ),
     runtime: str = RUNTIME,
     json_out: Path | None = JSON_OUT,
 ) -> None:
@@ -89,7 +95,9 @@ def bench_proxy(
         raise typer.BadParameter(str(error), param_hint="--task") from error
     if runtime not in RUNTIMES:
         raise typer.BadParameter(f"choose one of {', '.join(RUNTIMES)}", param_hint="--runtime")
-    overrides = {"min_steps": min_steps} if min_steps else {}
+    overrides: dict[str, int] = {"min_steps": min_steps} if min_steps else {}
+    if contrastive_pairs is not None:
+        overrides["contrastive_pairs"] = contrastive_pairs
     console.print(
         f"[bold]annotator: oracle[/bold] (gold answers of {n} train documents per task "
         "stand in for the LLM)"

@@ -56,6 +56,10 @@ class TrainConfig:
     # (laptop-criticized e2e, 10 of 100 LLM annotations yes at P(yes) <= 0.57: the proxy
     # said yes to 10 of 200 reviews, with this 21; see calibration.fit_label_offset)
     soft_label_offset: bool = True
+    # SetFit-style contrastive warm-up of the encoder on label steps: pairs per labelled text
+    # (0: off) and its learning rate (see proxy.contrastive)
+    contrastive_pairs: int = 0
+    contrastive_learning_rate: float = 2e-5
     span_positive_weight: float = 1.0
     dev_fraction: float = 0.15
     eval_every: int | None = None

@@ -52,6 +52,20 @@ class ProxyModel(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         shape_ids: torch.Tensor | None = None,
     ) -> ProxyOutput:
+        states = self.token_states(input_ids, attention_mask, token_type_ids, shape_ids)
+        pooled = mean_pool(states, attention_mask)
+        return ProxyOutput(
+            label_logits=self.label_head(self.dropout(pooled)).squeeze(-1),
+            tag_logits=self.span_head(self.dropout(states)),
+        )
+
+    def token_states(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        shape_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Word shapes (case, digits) are added to the token embeddings; they start at zero, so
         a fresh proxy computes exactly what its backbone does."""
         embeddings = self.encoder.get_input_embeddings()(input_ids)
@@ -60,13 +74,7 @@ class ProxyModel(nn.Module):
         inputs = {"inputs_embeds": embeddings, "attention_mask": attention_mask}
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
-        states = self.encoder(**inputs).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return ProxyOutput(
-            label_logits=self.label_head(self.dropout(pooled)).squeeze(-1),
-            tag_logits=self.span_head(self.dropout(states)),
-        )
+        return self.encoder(**inputs).last_hidden_state  # type: ignore[no-any-return]
 
     def head_parameters(self) -> list[nn.Parameter]:
         return [
@@ -83,3 +91,8 @@ class ProxyModel(nn.Module):
         hundred examples overfit first (and the slowest to update densely on CPU)."""
         embeddings = self.encoder.get_input_embeddings()
         return embeddings if isinstance(embeddings, nn.Module) else None
+
+
+def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    mask = attention_mask.unsqueeze(-1).to(states.dtype)
+    return (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)

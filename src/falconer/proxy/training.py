@@ -28,6 +28,7 @@ from falconer.proxy.augment import replace_mentions
 from falconer.proxy.batching import collate, tag_targets
 from falconer.proxy.calibration import fit_label_offset, fit_temperature
 from falconer.proxy.config import ProxyConfig, TrainConfig
+from falconer.proxy.contrastive import label_pairs, warm_up
 from falconer.proxy.encoding import Encoded, encode, word_tags
 from falconer.proxy.inference import WindowPredictions, labels_from, predict_texts, spans_from
 from falconer.proxy.model import ProxyModel
@@ -57,6 +58,7 @@ class TrainReport:
     n_augmented: int = 0
     n_negatives: int = 0
     n_pseudo: int = 0
+    contrastive_steps: int = 0
     best_step: int = 0
     dev_score: float = float("nan")
     dev_scores: dict[str, float] = field(default_factory=dict)
@@ -137,6 +139,7 @@ class Trainer:
             config=self.config.to_dict(),
         )
         items += augmented
+        report.contrastive_steps = self._warm_up(splits)
         self._train(items + negatives, splits, report, started)
         for _ in range(self.config.self_training_rounds if unlabeled else 0):
             pseudo = self._pseudo_label(splits, unlabeled or {})
@@ -148,6 +151,38 @@ class Trainer:
         self._calibrate(splits, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _warm_up(self, splits: Sequence[_Split]) -> int:
+        """Contrastive pairs of every label step's training examples (never its held-out
+        slice), fitted before the supervised steps; at most twice their `min_steps` of
+        batches, so small fits stay small."""
+        per_text = self.config.contrastive_pairs
+        label_splits = [split for split in splits if split.task.kind == "label"]
+        if per_text <= 0 or not label_splits:
+            return 0
+        pairs = [
+            pair
+            for split in label_splits
+            for pair in label_pairs(
+                self.tokenizer,
+                split.task.instruction,
+                split.train,
+                self.proxy_config.max_length,
+                per_text,
+                self.rng,
+            )
+        ]
+        self.rng.shuffle(pairs)
+        size = self.config.batch_size
+        del pairs[2 * self.config.min_steps * len(label_splits) * size :]
+        self._freeze_embeddings()
+        rate = self.config.contrastive_learning_rate
+        return warm_up(self.model, pairs, self.tokenizer.pad_token_id, rate, size, self.progress)
+
+    def _freeze_embeddings(self) -> None:
+        embeddings = self.model.word_embeddings()
+        if embeddings is not None:
+            embeddings.requires_grad_(not self.config.freeze_embeddings)
 
     def _calibrate(self, splits: Sequence[_Split], report: TrainReport) -> None:
         """Temperature per instruction on the same held-out slice that chose the model; before
@@ -284,9 +319,7 @@ class Trainer:
         self, total: int, n_items: int, kinds: Collection[Kind], soft: bool
     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
         lr = self.config.learning_rate or default_learning_rate(n_items, kinds, soft)
-        embeddings = self.model.word_embeddings()
-        if embeddings is not None:
-            embeddings.requires_grad_(not self.config.freeze_embeddings)
+        self._freeze_embeddings()
         encoder = [p for p in self.model.encoder_parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             [
