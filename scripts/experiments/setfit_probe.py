@@ -36,7 +36,9 @@ def pooled(model: torch.nn.Module, texts: list[str]) -> torch.Tensor:
 def embed(model: torch.nn.Module, texts: list[str]) -> np.ndarray:
     model.eval()
     with torch.inference_mode():
-        return np.concatenate([pooled(model, texts[i : i + 128]).numpy() for i in range(0, len(texts), 128)])
+        return np.concatenate(
+            [pooled(model, texts[i : i + 128]).numpy() for i in range(0, len(texts), 128)]
+        )
 
 
 def pairs(rows: list[dict], per_text: int, rng: random.Random) -> list[tuple[str, str, float]]:
@@ -95,7 +97,19 @@ for seed in range(seeds):
     predicted = clf.predict(x_test)
     accuracy = float((predicted == y_test).mean())
     results.append(accuracy)
-    print(json.dumps({"task": task.name, "n": n, "seed": seed, "pairs_per_text": per_text, "lr": lr,
-                      "accuracy": round(accuracy, 4), "f1": round(float(f1_score(y_test, predicted)), 4),
-                      "tune_seconds": round(seconds, 1)}), flush=True)
+    print(
+        json.dumps(
+            {
+                "task": task.name,
+                "n": n,
+                "seed": seed,
+                "pairs_per_text": per_text,
+                "lr": lr,
+                "accuracy": round(accuracy, 4),
+                "f1": round(float(f1_score(y_test, predicted)), 4),
+                "tune_seconds": round(seconds, 1),
+            }
+        ),
+        flush=True,
+    )
 print("mean", round(float(np.mean(results)), 4))
