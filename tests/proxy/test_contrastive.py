@@ -12,6 +12,7 @@ import torch
 from falconer.bench.tasks import load_task
 from falconer.core.tasks import Example, TaskData
 from falconer.proxy import Proxy, TrainConfig
+from falconer.proxy.config import ProxyConfig
 from falconer.proxy.contrastive import Pair, embed_windows, label_pairs, make_pairs, warm_up
 from falconer.proxy.encoding import Window
 
@@ -46,7 +47,7 @@ def _similarity_gap(proxy: Proxy, positives: list[str], negatives: list[str]) ->
         Example(t, label=False) for t in negatives
     ]
     tokenizer = proxy.tokenizer
-    pairs = label_pairs(tokenizer, SENTIMENT, examples, 256, 6, random.Random(1))
+    pairs = label_pairs(tokenizer, SENTIMENT, examples, ProxyConfig(), 6, random.Random(1))
     with torch.inference_mode():
         cosines = {True: [], False: []}  # type: dict[bool, list[float]]
         for pair in pairs:
@@ -68,7 +69,7 @@ def test_warm_up_separates_unseen_reviews_by_sentiment(bench_dir: Path) -> None:
     examples = [Example(t, label=True) for t in positives[:48]] + [
         Example(t, label=False) for t in negatives[:48]
     ]
-    pairs = label_pairs(proxy.tokenizer, SENTIMENT, examples, 256, 8, random.Random(0))
+    pairs = label_pairs(proxy.tokenizer, SENTIMENT, examples, ProxyConfig(), 8, random.Random(0))
     assert all(isinstance(p, Pair) for p in pairs) and len(pairs) == 96 * 8 * 2
     steps = warm_up(proxy.model, pairs, proxy.tokenizer.pad_token_id, 1e-4)
     assert steps == len(pairs) // 16

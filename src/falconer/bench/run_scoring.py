@@ -123,18 +123,18 @@ def compare(ids: Sequence[str], predicted: Answers, reference: Answers) -> dict[
 def _merged_for(predicted: Answers, reference: Answers) -> Answers:
     """A plan that splits what the reference keeps in one field ("features and components"
     as two span steps) is scored on the union of its span fields, not on whichever came
-    first; overlapping duplicates count once."""
+    first; a span found by several of them counts once."""
     fields = list(predicted.spans)
     if len(reference.spans) != 1 or len(fields) < 2 or set(reference.spans) <= set(fields):
         return predicted
-    union: dict[str, list[Span]] = {}
+    union: dict[str, dict[tuple[int, int], Span]] = {}
     for name in fields:
         for doc_id, spans in predicted.spans[name].items():
-            merged = union.setdefault(doc_id, [])
-            merged.extend(
-                s for s in spans if (s.start, s.end) not in {(m.start, m.end) for m in merged}
-            )
-    return Answers("span", predicted.labels, {" + ".join(fields): union})
+            found = union.setdefault(doc_id, {})
+            for span in spans:
+                found.setdefault(span.key, span)
+    merged = {doc_id: list(found.values()) for doc_id, found in union.items()}
+    return Answers("span", predicted.labels, {" + ".join(fields): merged})
 
 
 def _pair_fields(predicted: list[str], reference: list[str]) -> list[tuple[str, str]]:

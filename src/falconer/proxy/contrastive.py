@@ -19,6 +19,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from falconer.core.tasks import Example
 from falconer.proxy.batching import collate
+from falconer.proxy.config import ProxyConfig
 from falconer.proxy.encoding import Window, encode
 from falconer.proxy.model import ProxyModel, mean_pool
 
@@ -55,15 +56,15 @@ def label_pairs(
     tokenizer: object,
     instruction: str,
     examples: Sequence[Example],
-    max_length: int,
+    config: ProxyConfig,
     per_text: int,
     rng: random.Random,
 ) -> list[Pair]:
-    """Pairs over the examples' first windows (a label's evidence is rarely only further on;
-    inference still reads every window)."""
+    """Pairs over the examples' first windows, cut as the proxy cuts them (a label's evidence
+    is rarely only further on; inference still reads every window)."""
     labelled = [e for e in examples if e.label is not None]
     texts = [e.text for e in labelled]
-    encoded = encode(tokenizer, [instruction] * len(texts), texts, max_length, max_length // 4)
+    encoded = encode(tokenizer, [instruction] * len(texts), texts, config.max_length, config.stride)
     firsts = [encoded.windows[doc.windows[0]] for doc in encoded.docs]
     return make_pairs(firsts, [bool(e.label) for e in labelled], per_text, rng)
 

@@ -167,7 +167,7 @@ class Trainer:
                 self.tokenizer,
                 split.task.instruction,
                 split.train,
-                self.proxy_config.max_length,
+                self.proxy_config,
                 per_text,
                 self.rng,
             )
