@@ -11,6 +11,7 @@ from falconer.plan.schema import Plan
 from falconer.planner import Planner
 from falconer.planner.planner import (
     asks_for_text,
+    drop_filters_implied_by_spans,
     filter_for_search_requests,
     single_extraction_plan,
 )
@@ -85,3 +86,31 @@ def test_only_a_request_for_text_gets_the_one_step_fallback_plan() -> None:
         ("get_span", "Extract the names of people.")
     ]
     assert single_extraction_plan("Find the negative reviews.") is None
+
+
+@pytest.mark.parametrize(
+    ("label", "span", "kept"),
+    [
+        ("Is this reviewer talking about laptop features?", "Extract the laptop features.", False),
+        ("Does the text mention any prices?", "Extract the prices and the currencies.", False),
+        ("Does the article mention drugs?", "List every drug named in the article.", False),
+        # a topic, a condition or another thing than what is extracted: a real filter
+        ("Is this news article about sports?", "Extract the sports teams mentioned.", True),
+        ("Is this news article about earthquakes?", "Extract the locations of earthquakes.", True),
+        ("Does this contract contain a non-compete clause?", "Extract its duration.", True),
+        ("Does the review mention the service?", "Extract what it says about the staff.", True),
+        ("Is this review positive?", "Extract the laptop prices.", True),
+    ],
+)
+def test_a_filter_that_asks_only_whether_the_extracted_things_are_mentioned_is_dropped(
+    label: str, span: str, kept: bool
+) -> None:
+    steps = [
+        {"id": "s1", "op": "get_label", "instruction": label},
+        {"id": "s2", "op": "get_span", "instruction": span},
+    ]
+    plan = Plan.parse({"steps": steps, "filter": "s1", "fields": {"found": "s2"}})
+    checked = drop_filters_implied_by_spans(plan)
+    assert (checked == plan) is kept
+    if not kept:
+        assert checked.filter is None and [s.id for s in checked.steps] == ["s2"]

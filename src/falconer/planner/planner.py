@@ -23,7 +23,7 @@ from falconer.llm.base import ChatRequest, ChatResponse, LLMError, Message
 from falconer.llm.client import LLMClient
 from falconer.llm.structured import InvalidOutputError, extract_json
 from falconer.plan.expressions import evaluate
-from falconer.plan.schema import Plan, PlanValidationError
+from falconer.plan.schema import Plan, PlanValidationError, Step
 
 TEMPLATE = "plan_v1"
 MAX_EXAMPLE_CHARS = 300
@@ -49,6 +49,7 @@ def _plan_parser(instruction: str) -> Callable[[ChatResponse], Plan]:
         try:
             plan = use_dangling_labels_as_filter(Plan.parse(extract_json(response.text)))
             plan = drop_constant_fields(filter_for_search_requests(plan, instruction))
+            plan = drop_filters_implied_by_spans(plan)
         except (PlanValidationError, ValueError) as error:
             raise InvalidOutputError(str(error)) from None
         if asks_for_text(instruction) and not any(s.op == "get_span" for s in plan.steps):
@@ -110,6 +111,71 @@ def drop_constant_fields(plan: Plan) -> Plan:
         if step not in labels or len({row[step] for row in passing}) > 1
     }
     return plan if fields == plan.fields else Plan.parse({**plan.to_neutral(), "fields": fields})
+
+
+_MENTION = re.compile(
+    r"\b(?:talk(?:s|ing)?\s+about|mention(?:s|ing)?|discuss(?:es|ing)?|contain(?:s|ing)?|"
+    r"refer(?:s|ring)?\s+to|about)\s+(?P<object>[^?.]+)",
+    re.I,
+)
+_EXTRACTION = re.compile(r"^\s*(?:extract|list|pull\s+out|get|identify)\s+(?P<object>[^?.]+)", re.I)
+# where the name of what is extracted ends: "the locations | of earthquakes"
+_OBJECT_END = re.compile(
+    r"\s+(?:of|from|in|on|at|that|which|who|whom|where|when|mentioned|reported|said|"
+    r"given|named|discussed)\b.*$",
+    re.I,
+)
+_FILLER = frozenset({"a", "an", "the", "any", "all", "every", "each", "some", "and", "or", "its"})
+
+
+def _noun_phrases(phrase: str) -> list[tuple[str, ...]]:
+    """Coordinated phrases as word tuples, plural -s stripped: "laptop features and
+    components" -> [("laptop", "feature"), ("component",)]; the last word is the head."""
+    phrases = []
+    for part in re.split(r",|\band\b|\bor\b", phrase.lower()):
+        words = [w for w in re.findall(r"[a-z0-9][a-z0-9'\-]*", part) if w not in _FILLER]
+        if words:
+            phrases.append(tuple(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words))
+    return phrases
+
+
+def _mentioned(label_instruction: str) -> list[tuple[str, ...]]:
+    match = _MENTION.search(label_instruction)
+    return _noun_phrases(match["object"]) if match else []
+
+
+def _extracted(span_instruction: str) -> list[tuple[str, ...]]:
+    match = _EXTRACTION.match(span_instruction)
+    return _noun_phrases(_OBJECT_END.sub("", match["object"])) if match else []
+
+
+def _names_what_is_extracted(label: Step, span: Step) -> bool:
+    """Whether every thing the yes/no step asks about is one the span step extracts: same
+    head noun, and no word the extraction does not have ("sports" before "sports teams"
+    is a topic, not the teams)."""
+    extracted = _extracted(span.instruction)
+    words = {w for phrase in extracted for w in phrase}
+    heads = {phrase[-1] for phrase in extracted}
+    mentioned = _mentioned(label.instruction)
+    return bool(mentioned) and all(p[-1] in heads and set(p) <= words for p in mentioned)
+
+
+def drop_filters_implied_by_spans(plan: Plan) -> Plan:
+    """A filter that only asks whether the text mentions the very things a span step extracts
+    ("Is the reviewer talking about laptop features?" before "Extract the laptop features and
+    components.") selects nothing the extraction would not: a text without them yields no
+    spans. Small planners add it unasked, and it costs recall, since a yes/no over the whole
+    text is less sure than the spans themselves. Only a filter that is that one step goes."""
+    steps = {s.id: s for s in plan.steps}
+    label = steps.get(plan.filter or "")
+    if label is None or label.op != "get_label" or label.id in plan.fields.values():
+        return plan
+    spans = [steps[i] for i in set(plan.fields.values()) if steps[i].op == "get_span"]
+    if not any(_names_what_is_extracted(label, span) for span in spans):
+        return plan
+    neutral = plan.to_neutral()
+    neutral["steps"] = [s for s in neutral["steps"] if s["id"] != label.id]
+    return Plan.parse({**neutral, "filter": None})
 
 
 def use_dangling_labels_as_filter(plan: Plan) -> Plan:
