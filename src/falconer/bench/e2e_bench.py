@@ -104,6 +104,7 @@ class E2EBench:
             "task": meta["name"],
             "instruction": meta["instruction"],
             "documents": len(ids),
+            "seed": self.options.seed,
             "annotator": self.options.annotator,
             "llm": self.options.llm,
             "llm_only": {"score": compare(ids, baseline, gold), "run": _summary(llm_only)},

@@ -13,6 +13,8 @@ from typing import Any
 
 from matplotlib.figure import Figure  # the object API: no pyplot state, no GUI backend
 
+from falconer.core.errors import InputError
+
 COLOURS = {"llm_only": "#c0392b", "falconer": "#2471a3"}
 
 
@@ -41,6 +43,23 @@ def write_report(results: Sequence[dict[str, Any]], html_path: Path, machine: st
     markdown = html_path.with_suffix(".md")
     markdown.write_text(summary_markdown(results, machine), encoding="utf-8")
     return markdown
+
+
+def merge_runs(runs: Sequence[tuple[str, dict[str, Any]]]) -> tuple[str, list[dict[str, Any]]]:
+    """Several `bench e2e --json` files (name, content) as one: their tasks in order, and
+    their distinct machine lines joined, so runs of other tasks or seeds share one report."""
+    machines: list[str] = []
+    tasks: list[dict[str, Any]] = []
+    for name, run in runs:
+        if not isinstance(run, dict) or not isinstance(run.get("tasks"), list):
+            raise InputError(f"{name}: not a `falconer bench e2e --json` file (no task list)")
+        machine = str(run.get("machine", ""))
+        if machine and machine not in machines:
+            machines.append(machine)
+        tasks += run["tasks"]
+    if not tasks:
+        raise InputError("no e2e results to report")
+    return " | ".join(machines), tasks
 
 
 def _png(figure: Figure) -> str:
@@ -115,9 +134,10 @@ def _rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
         llm = task["llm_only"]
         for run in task["falconer"]:
             projection = run["projection_1m_documents"]
+            seed = f" (seed {task['seed']})" if "seed" in task else ""
             rows.append(
                 [
-                    task["task"],
+                    task["task"] + seed,
                     str(task["documents"]),
                     str(run["n_annotate"]),
                     f"{llm['score']['score']:.3f}",

@@ -18,7 +18,7 @@ from rich.table import Table
 from falconer.annotator.active import ActiveOptions
 from falconer.bench.active_bench import ActiveBench, ActiveBenchResult
 from falconer.bench.e2e_bench import E2EBench, E2EOptions
-from falconer.bench.e2e_report import summary_markdown, write_report
+from falconer.bench.e2e_report import merge_runs, summary_markdown, write_report
 from falconer.bench.inference_bench import bench_inference
 from falconer.bench.planning_bench import bench_planning, load_set
 from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
@@ -369,6 +369,35 @@ def bench_e2e_command(
     if report:
         markdown = write_report(results, report, machine)
         console.print(f"report: {report} (summary {markdown})")
+
+
+@bench_app.command("report")
+def bench_report_command(
+    runs: list[Path] = typer.Argument(..., help="JSON files of `falconer bench e2e --json`."),
+    report: Path = typer.Option(
+        ..., "--report", help="Write the HTML report here (a Markdown summary beside it)."
+    ),
+    json_out: Path | None = JSON_OUT,
+) -> None:
+    """One report over several e2e runs (other tasks, other seeds, other days): their tables
+    and plots together, each run's machine line kept."""
+    loaded = []
+    for path in runs:
+        try:
+            loaded.append((str(path), json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, json.JSONDecodeError) as error:
+            console.print(f"[red]error:[/red] {path}: {error}")
+            raise typer.Exit(2) from None
+    try:
+        machine, results = merge_runs(loaded)
+    except InputError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    if json_out:
+        _write_e2e(json_out, machine, results)
+    typer.echo(summary_markdown(results, machine))
+    markdown = write_report(results, report, machine)
+    console.print(f"report: {report} (summary {markdown})")
 
 
 def _write_e2e(path: Path, machine: str, results: list[dict[str, Any]]) -> None:
