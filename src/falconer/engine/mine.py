@@ -328,15 +328,20 @@ class Miner:
     def _split(
         self, plan: Plan, runs: dict[str, AnnotationRun]
     ) -> tuple[list[TaskData], dict[str, list[Example]]]:
-        """Hold a share of each step's annotations out of training, to measure agreement."""
+        """Hold a share of each step's annotations out of training, to measure agreement. It
+        also picks the checkpoint and fits the temperature, as in active annotation (else the
+        trainer would hold out a second slice and train on a sixth less of what was paid
+        for); only a cascade, whose thresholds are set on it, keeps it out of model choice."""
         train, held = [], {}
+        selecting = self.options.target_agreement is None
         for step in plan.steps:
             run = runs[step.id]
             examples = [a.example() for a in run.annotations]
             random.Random(self.options.seed).shuffle(examples)
             cut = round(len(examples) * self.options.held_out)
             held[step.id] = examples[:cut]
-            train.append(TaskData(step.instruction, step.kind, examples[cut:]))  # type: ignore[arg-type]
+            dev = examples[:cut] if selecting else []
+            train.append(TaskData(step.instruction, step.kind, examples[cut:], dev))  # type: ignore[arg-type]
         return train, held
 
     def _train(self, tasks: list[TaskData]) -> Proxy:

@@ -1,0 +1,38 @@
+"""What `falconer mine` does with the annotations it holds out of training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from falconer.annotator.records import Annotation, AnnotationRun, Provenance
+from falconer.engine.mine import MineOptions, Miner
+from falconer.plan.schema import Plan
+
+INSTRUCTION = "Is this review positive?"
+PLAN = Plan.parse(
+    {"steps": [{"id": "s1", "op": "get_label", "instruction": INSTRUCTION}], "fields": {"p": "s1"}}
+)
+
+
+def _runs() -> dict[str, AnnotationRun]:
+    provenance = Provenance("embedded", "m", "label_v2", "2026-11-30T00:00:00+00:00")
+    annotations = [
+        Annotation(f"d{i}", f"review {i}", INSTRUCTION, "label", provenance, label=i % 2 == 0)
+        for i in range(40)
+    ]
+    return {"s1": AnnotationRun(INSTRUCTION, "label", annotations)}
+
+
+def test_held_out_annotations_pick_the_checkpoint_unless_a_cascade_sets_thresholds_on_them(
+    tmp_path: Path,
+) -> None:
+    plain = Miner(tmp_path, MineOptions(held_out=0.25))
+    (task,), held = plain._split(PLAN, _runs())
+    texts = {e.text for e in task.examples}
+    assert len(held["s1"]) == 10 and len(texts) == 30
+    assert [e.text for e in task.dev] == [e.text for e in held["s1"]]
+    assert not texts & {e.text for e in held["s1"]}  # measured on, never trained on
+
+    cascade = Miner(tmp_path, MineOptions(held_out=0.25, target_agreement=0.95))
+    (task,), held = cascade._split(PLAN, _runs())
+    assert len(held["s1"]) == 10 and not task.dev
