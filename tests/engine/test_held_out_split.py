@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from falconer.annotator.records import Annotation, AnnotationRun, Provenance
+from falconer.core.documents import Document
 from falconer.engine.mine import MineOptions, Miner
 from falconer.plan.schema import Plan
 
@@ -36,3 +37,13 @@ def test_held_out_annotations_pick_the_checkpoint_unless_a_cascade_sets_threshol
     cascade = Miner(tmp_path, MineOptions(held_out=0.25, target_agreement=0.95))
     (task,), held = cascade._split(PLAN, _runs())
     assert len(held["s1"]) == 10 and not task.dev
+
+
+def test_label_decisions_are_centred_on_corpus_texts_the_annotator_never_saw(
+    tmp_path: Path,
+) -> None:
+    sample = [Document(f"d{i}", f"review {i}") for i in range(0, 100, 2)]  # d0, d2, ... d98
+    miner = Miner(tmp_path, MineOptions(offset_pool=12))
+    pools = miner._unannotated(PLAN, sample, _runs())  # d0..d39 annotated
+    assert pools == {INSTRUCTION: [f"review {i}" for i in range(40, 64, 2)]}
+    assert Miner(tmp_path, MineOptions(offset_pool=0))._unannotated(PLAN, sample, _runs()) == {}

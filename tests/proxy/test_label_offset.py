@@ -42,3 +42,23 @@ def test_soft_targets_barely_above_one_half_still_give_yes_answers(
     proxy.save_pretrained(tmp_path / "proxy")
     reloaded = Proxy.from_pretrained(tmp_path / "proxy", threads=2)
     assert [a.value for a in reloaded.get_label(unseen, SENTIMENT)] == said_yes
+
+
+def test_with_unannotated_texts_the_proxy_says_yes_to_the_teachers_share_of_them(
+    bench_dir: Path,
+) -> None:
+    task = load_task(bench_dir / "tasks" / "sst2-positive")
+    positives = [d.text for d in task.train if d.label]
+    negatives = [d.text for d in task.train if not d.label]
+    # a teacher that says yes to one review in eight
+    annotated = [Example(t, label=True, probability=0.55) for t in positives[:8]] + [
+        Example(t, label=False, probability=0.35) for t in negatives[:56]
+    ]
+    unannotated = positives[200:260] + negatives[200:300]
+    proxy = Proxy.from_pretrained("default", threads=2)
+    config = TrainConfig(min_steps=80, threads=2, dev_fraction=0.0, offset_on_unlabeled=True)
+    task_data = TaskData(SENTIMENT, "label", annotated)
+    proxy.fit([task_data], {SENTIMENT: unannotated}, config=config)
+    said_yes = [a.value for a in proxy.get_label(unannotated, SENTIMENT)]
+    assert sum(said_yes) == round(len(unannotated) / 8)  # 20 of 160
+    assert sum(said_yes[:60]) > sum(said_yes[60:])  # mostly the positive reviews

@@ -86,6 +86,9 @@ class MineOptions:
     active_start: int = 48
     active_step: int = 32
     active_pool: int = 2000  # documents sampled from the corpus to choose from
+    # unannotated documents sampled from the corpus on which a soft-target label step's
+    # decisions are centred on the annotator's yes-share (see proxy.calibration)
+    offset_pool: int = 1000
     # what runs the proxy in the execute stage: torch, bf16, onnx or onnx-int8 (all but torch
     # only once they agree with PyTorch fp32; see `engine.acceleration`)
     runtime: str = "torch"
@@ -146,7 +149,9 @@ class Miner:
             seconds["annotate"] = time.perf_counter() - started
             train, held = self._split(plan, runs)
             started = time.perf_counter()
-            proxy = self._train(train)
+            size = self.options.offset_pool + self.options.n_annotate
+            others = sample_documents(corpus, size, self.options.seed + 1)
+            proxy = self._train(train, self._unannotated(plan, others, runs))
             seconds["train"] = time.perf_counter() - started
         usage["annotate"] = total_usage(run.usage for run in runs.values())
         checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
@@ -297,7 +302,7 @@ class Miner:
 
         def train(tasks: list[TaskData]) -> Proxy:
             started = time.perf_counter()
-            proxy = self._train(tasks)
+            proxy = self._train(tasks, self._unannotated(plan, pool, runs))
             seconds["train"] += time.perf_counter() - started
             return proxy
 
@@ -344,19 +349,38 @@ class Miner:
             train.append(TaskData(step.instruction, step.kind, examples[cut:], dev))  # type: ignore[arg-type]
         return train, held
 
-    def _train(self, tasks: list[TaskData]) -> Proxy:
+    def _unannotated(
+        self, plan: Plan, sample: Sequence[Document], runs: Mapping[str, AnnotationRun]
+    ) -> dict[str, list[str]]:
+        """Per label step, up to `offset_pool` texts of `sample` its annotator never saw: the
+        proxy's decisions are centred on how often the annotator says yes over texts like
+        these, which the proxy was not fitted to."""
+        labels = [step for step in plan.steps if step.kind == "label"]
+        if not labels or self.options.offset_pool <= 0:
+            return {}
+        pools = {}
+        for step in labels:
+            seen = {a.doc_id for a in runs[step.id].annotations}
+            texts = [doc.text for doc in sample if doc.id not in seen]
+            pools[step.instruction] = texts[: self.options.offset_pool]
+        return pools
+
+    def _train(
+        self, tasks: list[TaskData], unannotated: Mapping[str, Sequence[str]] | None = None
+    ) -> Proxy:
         folder = self.output / PROXY_DIR
         config = TrainConfig(
             seed=self.options.seed, threads=self.options.threads, min_steps=self.options.min_steps
         )
-        fingerprint = _fingerprint(self.options.backbone, config.to_dict(), tasks)
+        unannotated = unannotated or {}
+        fingerprint = _fingerprint(self.options.backbone, config.to_dict(), tasks, unannotated)
         record = self.output / TRAINING_FILE
         if (folder / "proxy.json").is_file() and _recorded_fingerprint(record) == fingerprint:
             self.log(f"reusing the proxy in {folder}")
             return Proxy.from_pretrained(folder, threads=self.options.threads)
         self.log(f"training one proxy for {len(tasks)} steps on {self.options.backbone!r}")
         proxy = Proxy.from_pretrained(self.options.backbone, threads=self.options.threads)
-        train_report = proxy.fit(tasks, config=config, progress=self.progress)
+        train_report = proxy.fit(tasks, unannotated, config=config, progress=self.progress)
         proxy.save_pretrained(folder)
         details = {"fingerprint": fingerprint, "report": train_report.to_dict()}
         write_atomically(record, json.dumps(details, indent=2, default=str))
@@ -526,8 +550,13 @@ def _recorded_fingerprint(record: Path) -> str | None:
     return str(json.loads(record.read_text()).get("fingerprint"))
 
 
-def _fingerprint(backbone: str, config: dict[str, Any], tasks: Sequence[TaskData]) -> str:
-    material: list[Any] = [backbone, config]
+def _fingerprint(
+    backbone: str,
+    config: dict[str, Any],
+    tasks: Sequence[TaskData],
+    unannotated: Mapping[str, Sequence[str]],
+) -> str:
+    material: list[Any] = [backbone, config, sorted((k, list(v)) for k, v in unannotated.items())]
     for task in tasks:
         # a given dev slice (active annotation's held-out one) is training data too
         dev = [_example_key(e) for e in task.dev]

@@ -32,6 +32,8 @@ from falconer.proxy.runtimes import Runtime
 # log-spaced candidates; a grid is robust where a gradient method can run off on a few points
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(25.0), 161))
 MIN_EXAMPLES = 8
+# fewest unannotated texts a yes-share is matched on (else the annotated texts are used)
+MIN_UNANNOTATED = 50
 
 
 def fit_temperature(
@@ -67,19 +69,26 @@ def fit_label_offset(
     config: ProxyConfig,
     instruction: str,
     annotated: Sequence[Example],
+    unannotated: Sequence[str] = (),
 ) -> float:
-    """The label logit to centre decisions on: midway between the k-th and (k+1)-th highest
-    of the proxy's logits on the annotated texts, k being how many the annotator said yes to
-    (0.0, as trained, when it said all yes or all no)."""
+    """The label logit to centre decisions on: the proxy says yes above it to the annotator's
+    yes-share of the texts ranked, midway between the last yes and the first no (0.0, as
+    trained, when the annotator said all yes or all no). The texts ranked are `unannotated`
+    ones when there are at least MIN_UNANNOTATED of them, else the annotated ones: a proxy
+    fitted to the annotated texts ranks its own training yes-answers above any new text, so
+    on a rare yes a threshold set there says yes to far fewer of the texts it will meet."""
     n_yes = sum(bool(e.label) for e in annotated)
     if not 0 < n_yes < len(annotated):
         return 0.0
     texts = [e.text for e in annotated]
+    if len(unannotated) >= MIN_UNANNOTATED:
+        texts = list(unannotated)
+    k = min(max(round(n_yes / len(annotated) * len(texts)), 1), len(texts) - 1)
     encoded, logits = text_logits(runtime, tokenizer, config, instruction, texts)
     probabilities = np.array([r.probability for r in _doc_labels(encoded, logits, config, 1.0)])
     clipped = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
     ranked = np.sort(np.log(clipped / (1 - clipped)))[::-1]
-    return round(float((ranked[n_yes - 1] + ranked[n_yes]) / 2), 4)
+    return round(float((ranked[k - 1] + ranked[k]) / 2), 4)
 
 
 def _candidates(mistakes: int) -> np.ndarray:

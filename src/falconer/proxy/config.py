@@ -56,6 +56,12 @@ class TrainConfig:
     # (laptop-criticized e2e, 10 of 100 LLM annotations yes at P(yes) <= 0.57: the proxy
     # said yes to 10 of 200 reviews, with this 21; see calibration.fit_label_offset)
     soft_label_offset: bool = True
+    # stretch the annotator's logits to at least this standard deviation about 0 before they
+    # become soft targets (None: as given); see training._teacher_stretch
+    soft_label_spread: float | None = None
+    # centre those decisions on the yes-share over the unlabelled texts `fit` is given (at
+    # least MIN_UNANNOTATED) instead of over the annotated ones; see fit_label_offset
+    offset_on_unlabeled: bool = False
     # SetFit-style contrastive warm-up of the encoder on label steps: pairs per labelled text
     # (0: off) and its learning rate (see proxy.contrastive)
     contrastive_pairs: int = 0

@@ -148,7 +148,7 @@ class Trainer:
                 break
             steps = self.config.min_steps * len(splits)
             self._train(items + negatives + pseudo, splits, report, started, steps)
-        self._calibrate(splits, report)
+        self._calibrate(splits, report, unlabeled or {})
         report.seconds = time.perf_counter() - started
         return report
 
@@ -184,14 +184,24 @@ class Trainer:
         if embeddings is not None:
             embeddings.requires_grad_(not self.config.freeze_embeddings)
 
-    def _calibrate(self, splits: Sequence[_Split], report: TrainReport) -> None:
+    def _calibrate(
+        self, splits: Sequence[_Split], report: TrainReport, unlabeled: Mapping[str, Sequence[str]]
+    ) -> None:
         """Temperature per instruction on the same held-out slice that chose the model; before
-        it, a soft-target label step's decisions are re-centred on the annotator's yes-rate."""
+        it, a soft-target label step's decisions are re-centred on the annotator's yes-rate
+        (over unannotated texts of the corpus where given and `offset_on_unlabeled`)."""
         for split in splits:
             task, config = split.task, self.proxy_config
             if task.kind == "label" and self._recentres(split):
+                on_unlabeled = self.config.offset_on_unlabeled
+                pool = unlabeled.get(task.instruction, ()) if on_unlabeled else ()
                 offset = fit_label_offset(
-                    self.model, self.tokenizer, config, task.instruction, split.train + split.dev
+                    self.model,
+                    self.tokenizer,
+                    config,
+                    task.instruction,
+                    split.train + split.dev,
+                    pool,
                 )
                 self.proxy_config.label_offsets[task.instruction] = offset
                 report.label_offsets[task.instruction] = offset
@@ -278,7 +288,11 @@ class Trainer:
             self.proxy_config.stride,
         )
         targets = _window_targets(
-            items, encoded, self.config.label_smoothing, self.config.soft_labels
+            items,
+            encoded,
+            self.config.label_smoothing,
+            self.config.soft_labels,
+            self.config.soft_label_spread,
         )
         total = steps or plan_steps(len(encoded.windows), len(splits), self.config)
         soft = _soft_targets(self.config, items)
@@ -473,11 +487,17 @@ def _items(task: TaskData, examples: Sequence[Example], weight: float) -> list[T
 
 
 def _window_targets(
-    items: Sequence[TrainItem], encoded: Encoded, smoothing: float, soft: bool = False
+    items: Sequence[TrainItem],
+    encoded: Encoded,
+    smoothing: float,
+    soft: bool = False,
+    spread: float | None = None,
 ) -> _Targets:
     """Per-window label target (NaN where none), class-balance weight, and per-doc word tags;
-    with `soft`, the annotator's P(true) is the target where it gave one."""
+    with `soft`, the annotator's P(true) is the target where it gave one (its logit stretched
+    to `spread` per instruction when given)."""
     n = len(encoded.windows)
+    stretch = _teacher_stretch(items, spread) if soft and spread else {}
     labels = torch.full((n,), float("nan"))
     balance = torch.ones(n)
     weights = torch.ones(n)
@@ -487,7 +507,7 @@ def _window_targets(
         weights[w] = item.weight
         if item.kind == "label" and item.label is not None:
             if soft and item.probability is not None:
-                labels[w] = item.probability
+                labels[w] = _stretched(item.probability, stretch.get(item.instruction, 1.0))
             else:
                 labels[w] = float(item.label) * (1 - smoothing) + smoothing / 2
             share = positive_share[item.instruction]
@@ -498,6 +518,31 @@ def _window_targets(
         for doc, item in zip(encoded.docs, items, strict=True)
     ]
     return _Targets(labels, balance, weights, tags)
+
+
+def _teacher_stretch(items: Sequence[TrainItem], spread: float) -> dict[str, float]:
+    """Per instruction, the factor that gives the annotator's logits a standard deviation of at
+    least `spread` about 0: an unsure teacher's P(yes) all sit near 0.5, and a target that
+    barely varies teaches the ranking weakly; logit 0 stays put, so its yes/no answers do too.
+    A surer teacher is left as it is."""
+    logits: dict[str, list[float]] = {}
+    for item in items:
+        if item.kind == "label" and item.probability is not None and item.weight >= 1.0:
+            logits.setdefault(item.instruction, []).append(_logit(item.probability))
+    return {
+        k: max(1.0, spread / float(np.std(v)))
+        for k, v in logits.items()
+        if len(v) > 1 and np.std(v) > 1e-6
+    }
+
+
+def _logit(probability: float) -> float:
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _stretched(probability: float, factor: float) -> float:
+    return 1.0 / (1.0 + math.exp(-factor * _logit(probability)))
 
 
 def _soft_targets(config: TrainConfig, rows: Sequence[TrainItem] | Sequence[Example]) -> bool:
