@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from falconer.proxy.training import TrainItem, _stretched, _teacher_stretch
+from falconer.proxy.training import TrainItem, _logit, _stretched, _teacher_stretch
 
 UNSURE = "Is this review criticizing the laptop?"
 SURE = "Is this review positive?"
@@ -15,10 +15,6 @@ SURE = "Is this review positive?"
 
 def _item(instruction: str, probability: float, weight: float = 1.0) -> TrainItem:
     return TrainItem(instruction, "label", "text", probability > 0.5, None, weight, probability)
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1 - p))
 
 
 def test_an_unsure_teachers_logits_get_the_spread_and_keep_its_decisions_and_ranking() -> None:

@@ -149,8 +149,7 @@ class Miner:
             seconds["annotate"] = time.perf_counter() - started
             train, held = self._split(plan, runs)
             started = time.perf_counter()
-            size = self.options.offset_pool + self.options.n_annotate
-            others = sample_documents(corpus, size, self.options.seed + 1)
+            others = self._offset_sample(corpus)
             proxy = self._train(train, self._unannotated(plan, others, runs))
             seconds["train"] = time.perf_counter() - started
         usage["annotate"] = total_usage(run.usage for run in runs.values())
@@ -349,6 +348,19 @@ class Miner:
             train.append(TaskData(step.instruction, step.kind, examples[cut:], dev))  # type: ignore[arg-type]
         return train, held
 
+    def _offset_sample(self, corpus: Corpus) -> list[Document]:
+        """Corpus documents for `_unannotated`; a second pass over the corpus, so only made
+        when training centres decisions on them."""
+        if not self._train_config().offset_on_unlabeled or self.options.offset_pool <= 0:
+            return []
+        size = self.options.offset_pool + self.options.n_annotate
+        return sample_documents(corpus, size, self.options.seed + 1)
+
+    def _train_config(self) -> TrainConfig:
+        return TrainConfig(
+            seed=self.options.seed, threads=self.options.threads, min_steps=self.options.min_steps
+        )
+
     def _unannotated(
         self, plan: Plan, sample: Sequence[Document], runs: Mapping[str, AnnotationRun]
     ) -> dict[str, list[str]]:
@@ -369,9 +381,7 @@ class Miner:
         self, tasks: list[TaskData], unannotated: Mapping[str, Sequence[str]] | None = None
     ) -> Proxy:
         folder = self.output / PROXY_DIR
-        config = TrainConfig(
-            seed=self.options.seed, threads=self.options.threads, min_steps=self.options.min_steps
-        )
+        config = self._train_config()
         unannotated = unannotated or {}
         fingerprint = _fingerprint(self.options.backbone, config.to_dict(), tasks, unannotated)
         record = self.output / TRAINING_FILE
