@@ -15,18 +15,32 @@ pytestmark = pytest.mark.slow
 SENTIMENT = "Is this movie review positive?"
 
 
+def _sst2_reviews(bench_dir: Path) -> tuple[list[str], list[str]]:
+    task = load_task(bench_dir / "tasks" / "sst2-positive")
+    return [d.text for d in task.train if d.label], [d.text for d in task.train if not d.label]
+
+
+def _unsure_teacher(
+    positives: list[str], negatives: list[str], yes: tuple[int, float], no: tuple[int, float]
+) -> list[Example]:
+    """The first `yes[0]` positive reviews at P(yes) `yes[1]`, the first `no[0]` negative ones at
+    `no[1]`: an annotator that is right but never sure."""
+    return [Example(t, label=True, probability=yes[1]) for t in positives[: yes[0]]] + [
+        Example(t, label=False, probability=no[1]) for t in negatives[: no[0]]
+    ]
+
+
 def test_soft_targets_barely_above_one_half_still_give_yes_answers(
     bench_dir: Path, tmp_path: Path
 ) -> None:
-    task = load_task(bench_dir / "tasks" / "sst2-positive")
-    positives = [d.text for d in task.train if d.label]
-    negatives = [d.text for d in task.train if not d.label]
+    positives, negatives = _sst2_reviews(bench_dir)
     # a teacher that says yes to one review in four, never surer than 0.56
-    annotated = [Example(t, label=True, probability=0.56) for t in positives[:16]] + [
-        Example(t, label=False, probability=0.3) for t in negatives[:48]
-    ]
+    annotated = _unsure_teacher(positives, negatives, yes=(16, 0.56), no=(48, 0.3))
     proxy = Proxy.from_pretrained("default", threads=2)
-    config = TrainConfig(min_steps=80, threads=2, dev_fraction=0.0)
+    # the targets as given, decisions centred on the annotated texts
+    config = TrainConfig(
+        min_steps=80, threads=2, dev_fraction=0.0, soft_label_spread=None, offset_on_unlabeled=False
+    )
     report = proxy.fit([TaskData(SENTIMENT, "label", annotated)], config=config)
     assert report.label_offsets[SENTIMENT] < 0  # outputs had shrunk under 0.5
 
@@ -47,16 +61,12 @@ def test_soft_targets_barely_above_one_half_still_give_yes_answers(
 def test_with_unannotated_texts_the_proxy_says_yes_to_the_teachers_share_of_them(
     bench_dir: Path,
 ) -> None:
-    task = load_task(bench_dir / "tasks" / "sst2-positive")
-    positives = [d.text for d in task.train if d.label]
-    negatives = [d.text for d in task.train if not d.label]
+    positives, negatives = _sst2_reviews(bench_dir)
     # a teacher that says yes to one review in eight
-    annotated = [Example(t, label=True, probability=0.55) for t in positives[:8]] + [
-        Example(t, label=False, probability=0.35) for t in negatives[:56]
-    ]
+    annotated = _unsure_teacher(positives, negatives, yes=(8, 0.55), no=(56, 0.35))
     unannotated = positives[200:260] + negatives[200:300]
     proxy = Proxy.from_pretrained("default", threads=2)
-    config = TrainConfig(min_steps=80, threads=2, dev_fraction=0.0, offset_on_unlabeled=True)
+    config = TrainConfig(min_steps=80, threads=2, dev_fraction=0.0)  # centred on unannotated
     task_data = TaskData(SENTIMENT, "label", annotated)
     proxy.fit([task_data], {SENTIMENT: unannotated}, config=config)
     said_yes = [a.value for a in proxy.get_label(unannotated, SENTIMENT)]
