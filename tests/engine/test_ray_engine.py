@@ -8,13 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from falconer.core.documents import Document
+from falconer.engine.acceleration import served_runtime
 from falconer.engine.corpus import Corpus, write_jsonl
+from falconer.engine.executor import PlanExecutor
 from falconer.engine.mine import apply_run
-from falconer.engine.ray_engine import RayOptions
+from falconer.engine.ray_engine import ProxyWorker, RayOptions
 from falconer.plan.schema import Plan
+from falconer.proxy import Proxy
+from falconer.proxy.runtimes import GuardedInt8Runtime
 
 pytestmark = pytest.mark.slow
 N_DOCS = 20_000
@@ -58,3 +63,26 @@ def test_ray_local_mode_output_is_identical_to_the_local_engine(
     assert (tmp_path / "ray" / "rejects.jsonl").read_text() == (
         tmp_path / "local" / "rejects.jsonl"
     ).read_text()
+
+
+def test_an_actor_serves_the_guarded_int8_runtime_the_driver_checked(
+    tmp_path: Path, bench_dir: Path, small_proxy_dir: Path, plan: Plan
+) -> None:
+    rows = (bench_dir / "tasks" / "sst2-positive" / "test.jsonl").read_text().splitlines()[:40]
+    texts = [json.loads(line)["text"] for line in rows]
+    driver = Proxy.from_pretrained(small_proxy_dir, threads=1)
+    check = {step.instruction: texts for step in plan.steps}
+    assert driver.accelerate(check, tmp_path, "onnx-int8", min_agreement=0.0).used
+
+    worker = ProxyWorker(plan.to_json(), str(small_proxy_dir), 1, served_runtime(driver))
+
+    served = worker.executor.answerer.runtime  # type: ignore[attr-defined]
+    assert isinstance(served, GuardedInt8Runtime)
+    assert served.margins == driver.runtime.margins  # type: ignore[attr-defined]
+    assert served.path == driver.runtime.path  # type: ignore[attr-defined]
+    batch = pa.table({"seq": range(len(texts)), "id": [f"d{i}" for i in range(40)], "text": texts})
+    expected = PlanExecutor(plan, driver).run([Document(f"d{i}", t) for i, t in enumerate(texts)])
+    answered = worker(batch).to_pylist()
+    assert [(r["doc_id"], r["field"], r["start"], r["value"]) for r in answered] == [
+        (r.doc_id, r.field, r.start, r.value) for r in expected.rows
+    ]

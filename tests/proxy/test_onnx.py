@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,7 +13,15 @@ from falconer.core import Example, Span, TaskData
 from falconer.core.errors import InputError
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy import proxy as proxy_module
-from falconer.proxy.runtimes import Bfloat16Runtime, TorchRuntime, native_bfloat16, runtime_named
+from falconer.proxy.inference import text_logits
+from falconer.proxy.runtimes import (
+    Bfloat16Runtime,
+    GuardedInt8Runtime,
+    OnnxRuntime,
+    RuntimeSpec,
+    TorchRuntime,
+    native_bfloat16,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -82,8 +91,48 @@ def test_bfloat16_is_refused_on_a_cpu_that_would_emulate_it(
         proxy.accelerate({"Extract people.": TEXTS}, tmp_path, "tensorrt")
 
 
-def test_another_process_rebuilds_the_checked_runtime_by_name(proxy: Proxy) -> None:
-    assert isinstance(runtime_named("bf16", proxy.model), Bfloat16Runtime)
-    assert isinstance(runtime_named("torch", proxy.model), TorchRuntime)
+def test_another_process_rebuilds_the_checked_runtime_from_its_spec(proxy: Proxy) -> None:
+    assert isinstance(RuntimeSpec("bf16").build(proxy.model), Bfloat16Runtime)
+    assert isinstance(RuntimeSpec().build(proxy.model), TorchRuntime)
     with pytest.raises(ValueError, match="onnx"):
-        runtime_named("onnx", proxy.model)  # an ONNX runtime needs the graph it was checked with
+        RuntimeSpec("onnx").build(proxy.model)  # ONNX needs the graph it was checked with
+
+
+def test_guarded_int8_answers_like_fp32_where_it_recomputes_and_like_int8_elsewhere(
+    proxy: Proxy, tmp_path: Path
+) -> None:
+    report = proxy.accelerate({"Laptops?": TEXTS}, tmp_path, "onnx-int8", min_agreement=0.0)
+    guarded = proxy.runtime
+    assert report.used and isinstance(guarded, GuardedInt8Runtime)
+    assert "recomputed in fp32" in report.reason and set(guarded.margins) == {"Laptops?"}
+    assert guarded.windows_seen == 2  # the margin was fitted on the other half of the texts
+    int8, fp32 = guarded.fast, TorchRuntime(proxy.model)
+    texts = TEXTS * 3
+
+    def logits(runtime: object, margin: float, instruction: str = "Laptops?") -> np.ndarray:
+        if isinstance(runtime, GuardedInt8Runtime):
+            runtime.margins[instruction] = margin
+        run = text_logits(runtime, proxy.tokenizer, proxy.config, instruction, texts)[1]
+        return run.label if instruction == "Laptops?" else np.concatenate(run.tags)
+
+    assert np.array_equal(logits(guarded, np.inf), logits(fp32, 0.0))
+    assert np.array_equal(logits(guarded, 0.0), logits(int8, 0.0))
+    assert not np.array_equal(logits(int8, 0.0), logits(fp32, 0.0))
+    people = "Extract people."
+    assert np.array_equal(logits(guarded, np.inf, people), logits(fp32, 0.0, people))
+    proxy.runtime = fp32
+
+
+def test_a_guarded_int8_runtime_is_rebuilt_with_its_margins(proxy: Proxy, tmp_path: Path) -> None:
+    check = {"Laptops?": TEXTS, "Extract people.": TEXTS}
+    assert proxy.accelerate(check, tmp_path, "onnx-int8", min_agreement=0.0).used
+    spec = RuntimeSpec.of(proxy.runtime)
+    assert spec.name == "onnx-int8" and spec.graph and spec.graph.endswith("proxy.int8.onnx")
+    rebuilt = spec.build(proxy.model, threads=1)
+    assert isinstance(rebuilt, GuardedInt8Runtime) and isinstance(rebuilt.fast, OnnxRuntime)
+    assert rebuilt.margins == spec.margins == proxy.runtime.margins  # type: ignore[attr-defined]
+    served = proxy.get_span(TEXTS, "Extract people.")
+    proxy.runtime = rebuilt
+    again = proxy.get_span(TEXTS, "Extract people.")
+    assert [r.spans for r in again] == [r.spans for r in served]
+    proxy.runtime = TorchRuntime(proxy.model)

@@ -16,7 +16,7 @@ from typing import Any
 from falconer.bench.tasks import BenchTask
 from falconer.core.metrics import same_answer_share
 from falconer.proxy import Proxy
-from falconer.proxy.runtimes import TorchRuntime
+from falconer.proxy.runtimes import GuardedInt8Runtime, TorchRuntime
 
 
 @dataclass(slots=True)
@@ -30,6 +30,7 @@ class InferenceResult:
     agreement: float | None  # with PyTorch fp32 on the held-out check texts (decides use)
     reason: str
     test_agreement: float | None = None  # with PyTorch fp32 on the timed test texts
+    recomputed_share: float | None = None  # guarded int8: windows fp32 answered again
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,8 +74,13 @@ def bench_inference(
                 result.used, result.reason = report.used, report.reason
                 result.agreement = report.agreement.get(task.instruction)
                 if report.used:
+                    served = proxy.runtime
+                    if isinstance(served, GuardedInt8Runtime):
+                        served.reset_counts()  # count the timed windows, not the check's
                     result.docs_per_second, answers = measure(proxy, task, texts)
                     result.test_agreement = same_answer_share(task.kind, reference, answers)
+                    if isinstance(served, GuardedInt8Runtime):
+                        result.recomputed_share = served.recomputed_share
         results.append(result)
     proxy.runtime = TorchRuntime(proxy.model)
     return results

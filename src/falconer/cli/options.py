@@ -36,8 +36,8 @@ RUNTIME = typer.Option(
     "--runtime",
     callback=one_of(RUNTIMES),
     help="What runs the proxy: torch (fp32), bf16 (about 2x on CPUs with AVX512-BF16/AMX), "
-    "onnx or onnx-int8; any but torch only after it agrees with torch on >= 99% of 500 "
-    "held-out texts, else torch.",
+    "onnx or onnx-int8 (windows near a decision recomputed in fp32); any but torch only after "
+    "it agrees with torch on >= 99% of 500 held-out texts, else torch.",
 )
 BACKBONE = typer.Option(
     "default",

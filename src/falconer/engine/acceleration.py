@@ -1,9 +1,10 @@
 """Serve the execute stage from a faster runtime when it answers as PyTorch fp32 does.
 
-PyTorch fp32 is the default: it runs everywhere. On the 2-core machine this was measured on
-(AVX512-BF16 and AMX), bfloat16 ran proxies about twice as fast keeping >= 99% of the answers,
-ONNX Runtime fp32 ran at the same speed, and int8 moved 2-14% of the answers. Any of them can
-be asked for; it is used only after `Proxy.accelerate` has compared it with PyTorch on the
+PyTorch fp32 is the default: it runs everywhere. On the 2-core machines this was measured on
+(AVX512-BF16), bfloat16 ran proxies 1.5-2x as fast keeping >= 99% of the answers, ONNX Runtime
+fp32 ran at the same speed, and int8 alone moved 2-14% of the answers; guarded by fp32 near
+decisions it kept >= 99% and ran a label proxy at 2.0x, span proxies at 1.2-1.7x. Any of them
+can be asked for; it is used only after `Proxy.accelerate` has compared it with PyTorch on the
 first documents of the corpus (no labels needed: the check is agreement, not accuracy).
 """
 
@@ -19,7 +20,7 @@ from falconer.core.errors import InputError
 from falconer.engine.corpus import Corpus
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
-from falconer.proxy.runtimes import RUNTIMES, OnnxRuntime
+from falconer.proxy.runtimes import RUNTIMES, RuntimeSpec
 
 CHECK_DOCUMENTS = 500  # texts per step both runtimes answer before the switch
 
@@ -56,8 +57,6 @@ def torch_as_asked() -> dict[str, Any]:
     return {"runtime": "torch", "used": True, "agreement": {}, "reason": "asked for"}
 
 
-def served_runtime(proxy: Proxy) -> tuple[str, str | None]:
-    """The runtime serving `proxy` (name, ONNX graph if any), for engines that rebuild it in
-    other processes with `runtime_named`."""
-    runtime = proxy.runtime
-    return runtime.name, str(runtime.path) if isinstance(runtime, OnnxRuntime) else None
+def served_runtime(proxy: Proxy) -> RuntimeSpec:
+    """The runtime serving `proxy`, for engines that rebuild it in other processes."""
+    return RuntimeSpec.of(proxy.runtime)

@@ -48,6 +48,7 @@ from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import check_answers
+from falconer.proxy.runtimes import RuntimeSpec
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]
@@ -428,7 +429,7 @@ class Miner:
         plan: Plan,
         answerer: Answerer,
         corpus: Corpus,
-        runtime: tuple[str, str | None] = ("torch", None),
+        runtime: RuntimeSpec | None = None,
     ) -> ExecutionReport:
         self.log(f"executing the plan over {corpus.path} with the {answerer.name}")
         if self.options.engine == "ray":

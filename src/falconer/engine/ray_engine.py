@@ -12,7 +12,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -25,6 +25,9 @@ from falconer.engine.executor import PlanExecutor
 from falconer.engine.results import KEPT_FIELD, RESULT_SCHEMA, to_arrow
 from falconer.engine.sinks import RejectLog
 from falconer.plan.schema import Plan
+
+if TYPE_CHECKING:  # the driver need not load torch; the actors do
+    from falconer.proxy.runtimes import RuntimeSpec
 
 STAGE_ROWS = 50_000
 _ORDER = [("seq", pa.int64()), ("position", pa.int64())]
@@ -49,14 +52,14 @@ class ProxyWorker:
         plan_json: str,
         proxy_dir: str,
         threads: int,
-        runtime: tuple[str, str | None] = ("torch", None),
+        runtime: RuntimeSpec | None = None,
     ) -> None:
         from falconer.proxy import Proxy
-        from falconer.proxy.runtimes import runtime_named
+        from falconer.proxy.runtimes import RuntimeSpec
 
         proxy = Proxy.from_pretrained(proxy_dir, threads=threads)
-        # what the driver checked against PyTorch fp32 (name, ONNX graph if any)
-        proxy.runtime = runtime_named(runtime[0], proxy.model, runtime[1], threads)
+        # what the driver checked against PyTorch fp32
+        proxy.runtime = (runtime or RuntimeSpec()).build(proxy.model, threads)
         self.executor = PlanExecutor(Plan.from_json(plan_json), proxy)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -87,9 +90,9 @@ def execute_on_ray(
     corpus: Corpus,
     output: Path,
     options: RayOptions,
-    runtime: tuple[str, str | None] = ("torch", None),
+    runtime: RuntimeSpec | None = None,
 ) -> ExecutionReport:
-    """`runtime`: (name, ONNX graph or None) every actor serves the proxy from, as
+    """`runtime`: what every actor serves the proxy from (PyTorch fp32 when None), as
     `served_runtime` gives it; a graph must lie where the actors can read it, as the proxy
     folder must."""
     import ray

@@ -14,7 +14,7 @@ from falconer.proxy.config import ProxyConfig
 from falconer.proxy.decoding import aggregate_label, decode_spans, merge_word_probabilities
 from falconer.proxy.encoding import Encoded, Window, encode
 from falconer.proxy.model import ProxyModel
-from falconer.proxy.runtimes import Runtime, TorchRuntime
+from falconer.proxy.runtimes import GuardedInt8Runtime, Runtime, TorchRuntime
 
 
 @dataclass(slots=True)
@@ -76,7 +76,54 @@ def text_logits(
         tokenizer, [instruction] * len(texts), list(texts), config.max_length, config.stride
     )
     pad_id = int(tokenizer.pad_token_id or 0)
-    return encoded, window_logits(runtime, encoded.windows, pad_id, batch_size)
+    logits = window_logits(runtime, encoded.windows, pad_id, batch_size)
+    if isinstance(runtime, GuardedInt8Runtime):
+        wanted = borderline_windows(
+            logits,
+            config.kinds.get(instruction, "label"),
+            decision_logit(config, instruction),
+            runtime.margin(instruction),
+        )
+        redo = [encoded.windows[i] for i in wanted]
+        if redo:
+            fixed = window_logits(runtime.reference, redo, pad_id, batch_size)
+            replace_windows(logits, wanted, fixed)
+        runtime.count(len(encoded.windows), len(redo))
+    return encoded, logits
+
+
+def decision_logit(config: ProxyConfig, instruction: str) -> float:
+    """The raw label logit at which a window's answer turns from no to yes."""
+    threshold = config.label_threshold
+    temperature = config.temperatures.get(instruction, 1.0)
+    offset = config.label_offsets.get(instruction, 0.0)
+    return offset + temperature * float(np.log(threshold / (1.0 - threshold)))
+
+
+def borderline_windows(
+    logits: WindowLogits, kind: str, decision: float, margin: float
+) -> np.ndarray:
+    """Indices of the windows whose answer a change of less than `margin` to each logit could
+    flip: a label logit that close to the decision, or a word whose two likeliest tags are
+    less than two margins apart (each may move by one)."""
+    if kind == "label":
+        return np.flatnonzero(np.abs(logits.label - decision) < margin)
+    gaps = np.asarray([_smallest_tag_gap(tags) for tags in logits.tags], dtype=np.float64)
+    return np.flatnonzero(gaps < 2 * margin)
+
+
+def replace_windows(logits: WindowLogits, indices: np.ndarray, other: WindowLogits) -> None:
+    """Put `other`'s logits (computed for the windows at `indices`, in order) in their place."""
+    logits.label[indices] = other.label
+    for row, i in enumerate(indices):
+        logits.tags[int(i)] = other.tags[row]
+
+
+def _smallest_tag_gap(tags: np.ndarray) -> float:
+    if len(tags) == 0:
+        return float("inf")
+    ordered = np.sort(tags, axis=1)
+    return float((ordered[:, -1] - ordered[:, -2]).min())
 
 
 def predict_texts(

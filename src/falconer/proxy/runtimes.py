@@ -1,5 +1,5 @@
 """What executes the network at inference: PyTorch (fp32 or bfloat16), or ONNX Runtime (fp32
-or int8).
+or int8, the latter guarded by fp32 on the windows int8 could answer wrongly).
 
 Training always runs in PyTorch fp32; any other runtime is only used after it has been shown
 to agree with the fp32 model (see `Proxy.accelerate`).
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,7 +53,7 @@ class Bfloat16Runtime:
     """The encoder in bfloat16; embeddings, pooling and heads stay in fp32 (a bfloat16 mean
     over a sentence's tokens moved sst2 labels). On CPUs with native bfloat16 (AVX512-BF16,
     AMX) this ran proxies about twice as fast as fp32 keeping >= 99% of their answers, where
-    int8 ONNX moved 2-14% of them (results/proxy/runtimes-*.json)."""
+    int8 ONNX alone moved 2-14% of them (results/proxy/runtimes-*.json)."""
 
     name = "bf16"
 
@@ -119,18 +122,67 @@ class OnnxRuntime:
         return np.asarray(label_logits), np.asarray(tag_logits)
 
 
-def runtime_named(
-    name: str, model: ProxyModel, graph: str | None = None, threads: int | None = None
-) -> Runtime:
-    """Rebuild a runtime another process checked (e.g. a Ray actor serving what the driver
-    chose); ONNX runtimes need the `graph` they were checked with."""
-    if name == "torch":
-        return TorchRuntime(model)
-    if name == "bf16":
-        return Bfloat16Runtime(model)
-    if name in RUNTIMES and graph is not None:
-        return OnnxRuntime(Path(graph), threads, name)
-    raise ValueError(f"cannot rebuild runtime {name!r} (graph: {graph})")
+class GuardedInt8Runtime:
+    """int8 ONNX Runtime answers every window first; the windows whose answer lies closer to a
+    decision than int8's measured error (`margins`, per instruction, in logits) are answered
+    again by PyTorch fp32 (`inference.text_logits`). Dynamic int8 moves a proxy's
+    logits by up to 1-3 (a per-tensor activation scale is coarse for these encoders), flipping
+    2-14% of answers; the few windows near a decision are where the flips are."""
+
+    name = "onnx-int8"
+
+    def __init__(self, fast: OnnxRuntime, reference: Runtime, margins: Mapping[str, float]):
+        self.fast = fast
+        self.reference = reference
+        self.margins = dict(margins)
+        self.path = fast.path
+        self.windows_seen = self.windows_recomputed = 0
+
+    def __call__(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        return self.fast(batch)
+
+    def reset_counts(self) -> None:
+        self.windows_seen = self.windows_recomputed = 0
+
+    def count(self, seen: int, recomputed: int) -> None:
+        self.windows_seen += seen
+        self.windows_recomputed += recomputed
+
+    @property
+    def recomputed_share(self) -> float:
+        return self.windows_recomputed / max(self.windows_seen, 1)
+
+    def margin(self, instruction: str) -> float:
+        """An instruction whose error was never measured is recomputed whole."""
+        return self.margins.get(instruction, math.inf)
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSpec:
+    """What another process needs to rebuild a checked runtime (a Ray actor serving what the
+    driver chose): its name, the ONNX graph it was checked with, int8's margins."""
+
+    name: str = "torch"
+    graph: str | None = None
+    margins: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, runtime: Runtime) -> RuntimeSpec:
+        graph = getattr(runtime, "path", None)
+        margins = runtime.margins if isinstance(runtime, GuardedInt8Runtime) else {}
+        return cls(runtime.name, None if graph is None else str(graph), margins)
+
+    def build(self, model: ProxyModel, threads: int | None = None) -> Runtime:
+        if self.name == "torch":
+            return TorchRuntime(model)
+        if self.name == "bf16":
+            return Bfloat16Runtime(model)
+        if self.name in RUNTIMES and self.graph is not None:
+            onnx = OnnxRuntime(Path(self.graph), threads, self.name)
+            if self.name == "onnx-int8":
+                return GuardedInt8Runtime(onnx, TorchRuntime(model), self.margins)
+            return onnx
+        raise ValueError(f"cannot rebuild runtime {self.name!r} (graph: {self.graph})")
 
 
 def _numpy(tensor: torch.Tensor | None) -> np.ndarray:

@@ -1,0 +1,65 @@
+"""How near a decision int8 may not be trusted: the margin, in logits, inside which a window is
+answered again in fp32 (`GuardedInt8Runtime`).
+
+The margin is fitted per instruction on held-out texts both runtimes answered: the smallest of
+int8's own error quantiles at which the guarded answers agree with fp32 on the share asked
+for. The largest error alone would be safe but wasteful: on an sst2 proxy (oracle, N=256) it
+was 2.6 logits and sent 15% of the test windows back to fp32 (1.5-1.7x fp32's speed); the
+fitted margin sent 7% back, ran at 2.0x and agreed on 99.9% of the test answers
+(results/proxy/int8-guard-max-error-sst2.json, int8-guarded-sst2.json).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from falconer.core.metrics import same_answer_share
+from falconer.proxy.inference import WindowLogits, borderline_windows, replace_windows
+
+QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 1.0)
+
+Answers = Callable[[WindowLogits], Sequence[object]]
+
+
+def window_errors(reference: WindowLogits, fast: WindowLogits, kind: str) -> np.ndarray:
+    """Per window, the largest change the fast runtime made to a logit that decides the answer
+    (the label logit, or a word's tag logits)."""
+    if kind == "label":
+        return np.asarray(np.abs(reference.label - fast.label), dtype=np.float64)
+    return np.asarray(
+        [
+            float(np.abs(r - f).max()) if len(r) else 0.0
+            for r, f in zip(reference.tags, fast.tags, strict=True)
+        ],
+        dtype=np.float64,
+    )
+
+
+def fit_margin(
+    reference: WindowLogits,
+    fast: WindowLogits,
+    answers: Answers,
+    kind: str,
+    decision: float,
+    min_agreement: float,
+) -> float:
+    """The smallest error quantile at which the guarded answers agree with the reference's
+    on >= `min_agreement` of the texts; the largest error when none does."""
+    errors = window_errors(reference, fast, kind)
+    if len(errors) == 0:
+        return 0.0
+    expected = answers(reference)
+    for margin in sorted({float(np.quantile(errors, q)) for q in QUANTILES}):
+        guarded = copy.deepcopy(fast)
+        redo = borderline_windows(fast, kind, decision, margin)
+        replace_windows(guarded, redo, _select(reference, redo))
+        if same_answer_share(kind, expected, answers(guarded)) >= min_agreement:  # type: ignore[arg-type]
+            return margin
+    return float(errors.max())
+
+
+def _select(logits: WindowLogits, indices: np.ndarray) -> WindowLogits:
+    return WindowLogits(logits.label[indices], [logits.tags[int(i)] for i in indices])
