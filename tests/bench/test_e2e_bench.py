@@ -16,6 +16,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from falconer.annotator.records import (
+    Annotation,
+    AnnotationRun,
+    Failure,
+    Provenance,
+    save_run,
+)
+from falconer.bench.e2e_bench import E2EBench, E2EOptions, annotated_ids
 from falconer.bench.e2e_report import write_report
 from falconer.cli.app import app
 
@@ -65,6 +73,9 @@ def test_e2e_runs_llm_only_and_falconer_scores_both_and_writes_a_report(
         assert run["execute_speedup"] > 1
         assert "projection" in run["projection_1m_documents"]["note"]
         assert 0.0 <= run["agreement_with_llm_only"]["score"] <= 1.0
+        # the oracle labels train documents: no corpus document was annotated
+        assert run["unannotated"]["documents"] == 6
+        assert run["unannotated"]["score"] == run["score"]
     annotations = tmp_path / "runs" / "sst2-positive" / "falconer-n8" / "annotations" / "s1.jsonl"
     assert json.loads(annotations.read_text().splitlines()[0])["provenance"]["backend"] == "oracle"
     page = report.read_text()
@@ -110,3 +121,31 @@ def test_the_html_report_shows_its_plots_in_headless_chromium(tmp_path: Path) ->
 
 def _count(pixels: np.ndarray, colour: tuple[int, int, int]) -> int:
     return int((np.abs(pixels - np.array(colour)) <= 12).all(axis=-1).sum())
+
+
+def test_every_document_any_step_asked_the_annotator_about_counts_as_annotated(
+    tmp_path: Path,
+) -> None:
+    provenance = Provenance("embedded", "model", "label_v2", "2026-12-01T00:00:00+00:00")
+    label = AnnotationRun("Is it good?", "label")
+    label.annotations = [Annotation("d1", "good", "Is it good?", "label", provenance, True)]
+    label.failures = [Failure("d3", "odd", "invalid JSON twice")]
+    spans = AnnotationRun("Extract the parts.", "span")
+    spans.annotations = [Annotation("d2", "a screen", "Extract the parts.", "span", provenance)]
+    save_run(label, tmp_path / "annotations" / "s1.jsonl")
+    save_run(spans, tmp_path / "annotations" / "s2.jsonl")
+    assert annotated_ids(tmp_path) == {"d1", "d2", "d3"}
+
+
+def test_a_rerun_keeps_the_corpus_file_so_its_runs_can_resume(
+    tmp_path: Path, bench_dir: Path
+) -> None:
+    task = bench_dir / "tasks" / "sst2-positive"
+    bench = E2EBench(tmp_path, E2EOptions(max_docs=5))
+    ids = {"sst2-te-0", "sst2-te-1", "sst2-te-2"}
+    first = bench._corpus(task, ids, tmp_path / "corpus.jsonl").fingerprint()
+    again = bench._corpus(task, ids, tmp_path / "corpus.jsonl")
+    assert again.fingerprint() == first  # what a resumed run checks
+    other = bench._corpus(task, ids | {"sst2-te-3"}, tmp_path / "corpus.jsonl")
+    assert other.count() == 4 and other.fingerprint() != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl"]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from falconer.annotator.records import Annotation, AnnotationRun, Provenance
+from falconer.annotator.records import Annotation, AnnotationRun, Provenance, load_run
 from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
@@ -90,12 +90,22 @@ class E2EBench:
             run_dir = folder / f"falconer-n{size}"
             falconer = self._falconer(task_dir, meta, run_dir, corpus, reference, size)
             answers = run_folder_answers(run_dir, kind)
+            asked = annotated_ids(run_dir)
+            unseen = [i for i in ids if i not in asked]
             runs.append(
                 {
                     "n_annotate": size,
                     "plan": falconer.plan,
                     "score": compare(ids, answers, gold),
                     "agreement_with_llm_only": compare(ids, answers, baseline),
+                    # the proxy learned the annotated documents' answers; on a small corpus
+                    # they lift its score towards the LLM's, so it is also scored without them
+                    "unannotated": {
+                        "documents": len(unseen),
+                        "score": compare(unseen, answers, gold),
+                        "llm_only_score": compare(unseen, baseline, gold),
+                        "agreement_with_llm_only": compare(unseen, answers, baseline),
+                    },
                     "run": _summary(falconer),
                     **_ratios(llm_only, falconer, len(ids), self.options.threads or 2),
                 }
@@ -119,10 +129,17 @@ class E2EBench:
         return [i for i in ids if i in chosen]
 
     def _corpus(self, task_dir: Path, ids: set[str], path: Path) -> Corpus:
-        """The test documents, text only: what a user would point Falconer at."""
+        """The test documents, text only: what a user would point Falconer at. An identical
+        corpus file is left untouched: runs resume only over the file they started on (its
+        modification time included), so rewriting it would refuse to resume a cut-short run."""
         rows = [json.loads(line) for line in (task_dir / "test.jsonl").read_text().splitlines()]
         docs = [Document(str(r["id"]), r["text"]) for r in rows if str(r["id"]) in ids]
-        return Corpus(write_jsonl(docs, path))
+        fresh = write_jsonl(docs, path.with_suffix(".new"))
+        if path.is_file() and path.read_bytes() == fresh.read_bytes():
+            fresh.unlink()
+        else:
+            fresh.replace(path)
+        return Corpus(path)
 
     def _miner(self, folder: Path, size: int | None = None) -> Miner:
         options = MineOptions(
@@ -165,6 +182,15 @@ class E2EBench:
             for d in sample
         ]
         return {step.id: run}
+
+
+def annotated_ids(run_dir: Path) -> set[str]:
+    """The corpus documents the run's annotator was asked about, in any step (failures too)."""
+    asked: set[str] = set()
+    for path in sorted((run_dir / "annotations").glob("*.jsonl")):
+        run = load_run(path)
+        asked |= {a.doc_id for a in run.annotations} | {f.doc_id for f in run.failures}
+    return asked
 
 
 def _summary(report: RunReport) -> dict[str, Any]:

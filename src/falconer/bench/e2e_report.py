@@ -143,6 +143,7 @@ def _rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                     f"{llm['score']['score']:.3f}",
                     f"{run['score']['score']:.3f}",
                     _ratio(run["score"]["score"], llm["score"]["score"]),
+                    _unannotated_ratio(run),
                     _agreement(run["agreement_with_llm_only"]),
                     f"{llm['run']['execute_docs_per_second']:.2f}",
                     f"{run['run']['execute_docs_per_second']:.1f}",
@@ -156,6 +157,15 @@ def _rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
 def _ratio(falconer: float, llm_only: float) -> str:
     """Undefined when LLM-only scored nothing (e.g. it answered no to every document)."""
     return f"{falconer / llm_only:.2f}" if llm_only > 0 else "n/a"
+
+
+def _unannotated_ratio(run: dict[str, Any]) -> str:
+    """The ratio on the documents no step annotated (results written before it: '-')."""
+    unseen = run.get("unannotated")
+    if not unseen:
+        return "-"
+    ratio = _ratio(unseen["score"]["score"], unseen["llm_only_score"]["score"])
+    return f"{ratio} ({unseen['documents']} docs)"
 
 
 def _agreement(scores: dict[str, Any]) -> str:
@@ -174,6 +184,7 @@ HEADER = [
     "LLM-only score",
     "Falconer score",
     "ratio",
+    "ratio, unannotated docs",
     "agreement",
     "LLM docs/s",
     "proxy docs/s",
