@@ -123,6 +123,16 @@ def test_guarded_int8_answers_like_fp32_where_it_recomputes_and_like_int8_elsewh
     proxy.runtime = fp32
 
 
+def test_int8_with_too_few_texts_to_measure_its_error_recomputes_everything(
+    proxy: Proxy, tmp_path: Path
+) -> None:
+    one = proxy.accelerate({"Laptops?": TEXTS[:1]}, tmp_path, "onnx-int8")
+    assert one.used and "100.0% of windows recomputed" in one.reason
+    none = proxy.accelerate({"Laptops?": []}, tmp_path, "onnx-int8")
+    assert not none.used and none.reason == "no held-out texts to check < 0.99"
+    proxy.runtime = TorchRuntime(proxy.model)
+
+
 def test_a_guarded_int8_runtime_is_rebuilt_with_its_margins(proxy: Proxy, tmp_path: Path) -> None:
     check = {"Laptops?": TEXTS, "Extract people.": TEXTS}
     assert proxy.accelerate(check, tmp_path, "onnx-int8", min_agreement=0.0).used

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +171,7 @@ class Proxy:
         if runtime == "bf16" and not native_bfloat16():
             why = "this CPU has no native bfloat16 (AVX512-BF16 or AMX), where it is slower"
             return AccelerationReport("torch", False, {}, why)
+        check = {instruction: texts for instruction, texts in check.items() if texts}
         candidate = self._candidate(runtime, Path(directory))
         reference = TorchRuntime(self.model)
         if isinstance(candidate, OnnxRuntime) and runtime == "onnx-int8":
@@ -180,7 +182,7 @@ class Proxy:
         }
         worst = min(agreement.values(), default=0.0)
         why = "no held-out texts to check" if not agreement else f"agreement {worst:.4f}"
-        if isinstance(candidate, GuardedInt8Runtime):
+        if agreement and isinstance(candidate, GuardedInt8Runtime):
             why += f", {candidate.recomputed_share:.1%} of windows recomputed in fp32"
         if not agreement or worst < min_agreement:
             return AccelerationReport("torch", False, agreement, f"{why} < {min_agreement}")
@@ -224,6 +226,8 @@ class Proxy:
         texts: list[str],
         min_agreement: float,
     ) -> float:
+        if not texts:
+            return math.inf  # int8's error unmeasured: fp32 answers everything
         kind = self.config.kinds.get(instruction, "label")
         encoded, expected = self._logits(texts, instruction, reference)
         return fit_margin(
