@@ -17,11 +17,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from falconer.core.metrics import same_answer_share
+from falconer.core.spans import Span
 from falconer.proxy.inference import WindowLogits, borderline_windows, replace_windows
 
 QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 1.0)
 
-Answers = Callable[[WindowLogits], Sequence[object]]
+Answers = Callable[[WindowLogits], Sequence[bool | Sequence[Span]]]
 
 
 def window_errors(reference: WindowLogits, fast: WindowLogits, kind: str) -> np.ndarray:
@@ -56,7 +57,7 @@ def fit_margin(
         guarded = copy.deepcopy(fast)
         redo = borderline_windows(fast, kind, decision, margin)
         replace_windows(guarded, redo, _select(reference, redo))
-        if same_answer_share(kind, expected, answers(guarded)) >= min_agreement:  # type: ignore[arg-type]
+        if same_answer_share(kind, expected, answers(guarded)) >= min_agreement:
             return margin
     return float(errors.max())
 
