@@ -54,6 +54,8 @@ def test_e2e_runs_llm_only_and_falconer_scores_both_and_writes_a_report(
             "10",
             "--threads",
             "2",
+            "--runtime",
+            "onnx",
             "--workdir",
             str(tmp_path / "runs"),
             "--json",
@@ -70,6 +72,7 @@ def test_e2e_runs_llm_only_and_falconer_scores_both_and_writes_a_report(
     assert [run["n_annotate"] for run in task["falconer"]] == [8, 16]
     for run in task["falconer"]:
         assert run["run"]["usage"]["annotate"]["calls"] == 0  # the oracle is no LLM
+        assert run["run"]["runtime"]["runtime"] == "onnx" and run["run"]["runtime"]["used"]
         assert run["execute_speedup"] > 1
         assert "projection" in run["projection_1m_documents"]["note"]
         assert 0.0 <= run["agreement_with_llm_only"]["score"] <= 1.0

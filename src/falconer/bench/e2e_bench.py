@@ -45,6 +45,7 @@ class E2EOptions:
     use_cache: bool = False
     min_steps: int = 300
     reference_plan: bool = False  # give (b) the reference plan instead of planning
+    runtime: str = "torch"  # what runs (b)'s proxy in the execute stage (checked first)
 
 
 def task_plan(meta: dict[str, Any]) -> Plan:
@@ -149,6 +150,7 @@ class E2EBench:
             threads=self.options.threads,
             use_cache=self.options.use_cache,
             min_steps=self.options.min_steps,
+            runtime=self.options.runtime,
         )
         return Miner(folder, options, self.log, self.progress)
 
@@ -198,6 +200,7 @@ def _summary(report: RunReport) -> dict[str, Any]:
         "seconds": report.seconds,
         "usage": report.usage,
         "execute_docs_per_second": report.execute["docs_per_second"],
+        "runtime": report.execute.get("runtime"),
         "steps": report.steps,
         "outputs": report.outputs,
     }

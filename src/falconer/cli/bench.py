@@ -336,6 +336,7 @@ def bench_e2e_command(
     seed: int = SEED,
     json_out: Path | None = JSON_OUT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
+    runtime: str = RUNTIME,
 ) -> None:
     """LLM-only against Falconer (plan, annotate, train, execute) on each task's test
     documents: scores against gold, agreement, calls, tokens, $, seconds, docs/s, and both
@@ -349,6 +350,7 @@ def bench_e2e_command(
         use_cache=cache,
         min_steps=min_steps,
         reference_plan=reference_plan,
+        runtime=runtime,
     )
     machine = (
         f"{platform.platform()}, {os.cpu_count()} CPUs, {threads or 2} threads; "
