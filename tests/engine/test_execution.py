@@ -117,13 +117,26 @@ def _read(path: Path, output_format: str) -> pd.DataFrame:
         return connection.execute("select * from results").df()
 
 
-def test_a_rerun_after_completion_does_no_work_and_a_different_plan_needs_restart(
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_rerun_after_completion_does_no_work_and_keeps_every_result(
+    small_proxy: Proxy, bench_dir: Path, tmp_path: Path, plan: Plan, output_format: str
+) -> None:
+    corpus = Corpus(write_jsonl(_docs(bench_dir, 20), tmp_path / "corpus.jsonl"))
+    out = tmp_path / "out"
+    first = Execution(plan, small_proxy, corpus, out, output_format).run()
+    expected = _read(Path(first.results), output_format)
+    for _ in range(2):  # a finished parquet run's merge once wiped its results when re-finished
+        again = Execution(plan, small_proxy, corpus, out, output_format).run()
+        assert again.rows == first.rows == len(expected) > 0
+        assert again.resumed_at == first.records
+        pd.testing.assert_frame_equal(_read(Path(again.results), output_format), expected)
+
+
+def test_a_rerun_with_a_different_plan_needs_restart(
     small_proxy: Proxy, bench_dir: Path, tmp_path: Path, plan: Plan
 ) -> None:
     corpus = Corpus(write_jsonl(_docs(bench_dir, 20), tmp_path / "corpus.jsonl"))
     first = Execution(plan, small_proxy, corpus, tmp_path / "out").run()
-    again = Execution(plan, small_proxy, corpus, tmp_path / "out").run()
-    assert again.rows == first.rows and again.resumed_at == first.records
     other = Plan.parse({**plan.to_neutral(), "filter": "not positive"})
     with pytest.raises(InputError, match="--restart"):
         Execution(other, small_proxy, corpus, tmp_path / "out").run()

@@ -176,8 +176,8 @@ class ParquetSink(ResultSink):
         shutil.rmtree(self.parts, ignore_errors=True)
 
     def commit(self, rows: Sequence[ResultRow], state: State) -> None:
-        self.parts.mkdir(exist_ok=True)
-        if rows:
+        if rows:  # no empty parts folder: `finish` reads its absence as "merged already"
+            self.parts.mkdir(exist_ok=True)
             part = self.parts / f"{self._count:08d}.parquet"
             temporary = part.with_suffix(".tmp")
             pq.write_table(to_arrow(rows), temporary)
@@ -221,8 +221,9 @@ class DuckDBSink(ResultSink):
         return self.folder / "results.duckdb"
 
     def resume(self) -> State | None:
-        found = self.connection.execute("select state from falconer_checkpoint").fetchone()
-        return None if found is None else dict(json.loads(found[0]))
+        # fetchall: a result left half-read blocks the connection's next statement
+        found = self.connection.execute("select state from falconer_checkpoint").fetchall()
+        return dict(json.loads(found[0][0])) if found else None
 
     def reset(self) -> None:
         self.connection.execute("delete from results")
