@@ -137,7 +137,12 @@ def predict_texts(
     """`text_logits` turned into probabilities with the instruction's calibrated temperature
     and decision offset."""
     encoded, logits = text_logits(runtime, tokenizer, config, instruction, texts, batch_size)
-    return encoded, logits.probabilities(
+    return encoded, calibrated(logits, config, instruction)
+
+
+def calibrated(logits: WindowLogits, config: ProxyConfig, instruction: str) -> WindowPredictions:
+    """Probabilities with the instruction's calibrated temperature and decision offset."""
+    return logits.probabilities(
         config.temperatures.get(instruction, 1.0), config.label_offsets.get(instruction, 0.0)
     )
 

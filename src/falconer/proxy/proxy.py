@@ -26,6 +26,7 @@ from falconer.proxy.guard import fit_margin
 from falconer.proxy.inference import (
     WindowLogits,
     WindowPredictions,
+    calibrated,
     decision_logit,
     labels_from,
     predict_texts,
@@ -257,10 +258,7 @@ class Proxy:
     def _answers_from(
         self, texts: list[str], instruction: str, kind: str, encoded: Encoded, logits: WindowLogits
     ) -> list[bool] | list[tuple[Span, ...]]:
-        predictions = logits.probabilities(
-            self.config.temperatures.get(instruction, 1.0),
-            self.config.label_offsets.get(instruction, 0.0),
-        )
+        predictions = calibrated(logits, self.config, instruction)
         if kind == "label":
             return [r.value for r in labels_from(encoded, predictions, self.config)]
         return [r.spans for r in spans_from(texts, encoded, predictions)]
