@@ -27,17 +27,15 @@ from falconer.proxy import Proxy
 from falconer.proxy.batching import collate
 from falconer.proxy.encoding import Encoded, encode
 from falconer.proxy.guard import window_errors
-from falconer.proxy.inference import (
-    WindowLogits,
-    borderline_windows,
-    decision_logit,
-    labels_from,
-    replace_windows,
-    spans_from,
-    text_logits,
-    window_logits,
+from falconer.proxy.inference import WindowLogits, calibrated, labels_from, spans_from, text_logits
+from falconer.proxy.runtimes import (
+    GuardedInt8Runtime,
+    OnnxRuntime,
+    Runtime,
+    TorchRuntime,
+    export_onnx,
+    quantize_int8,
 )
-from falconer.proxy.runtimes import OnnxRuntime, Runtime, TorchRuntime, export_onnx, quantize_int8
 
 proxy_dir, task_dir, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 torch.set_num_threads(2)
@@ -46,9 +44,6 @@ proxy = Proxy.from_pretrained(proxy_dir, threads=2)
 task = load_task(task_dir)
 instruction = proxy.config.instructions[0]
 kind = proxy.config.kinds[instruction]
-temperature = proxy.config.temperatures.get(instruction, 1.0)
-offset = proxy.config.label_offsets.get(instruction, 0.0)
-decision = decision_logit(proxy.config, instruction)
 fit_texts = [d.text for d in task.train[:250]]
 check_texts = [d.text for d in task.train[250:500]]
 test = [d.text for d in task.test]
@@ -59,7 +54,7 @@ def logits(runtime: Runtime, texts: list[str]) -> tuple[Encoded, WindowLogits]:
 
 
 def answers(texts: list[str], encoded: Encoded, raw: WindowLogits) -> list[Any]:
-    predictions = raw.probabilities(temperature, offset)
+    predictions = calibrated(raw, proxy.config, instruction)
     if kind == "label":
         return [r.value for r in labels_from(encoded, predictions, proxy.config)]
     return [r.spans for r in spans_from(texts, encoded, predictions)]
@@ -73,16 +68,13 @@ def errors(reference: WindowLogits, fast: WindowLogits) -> tuple[float, float]:
 
 
 def guarded(
-    texts: list[str], fast: Runtime, reference: Runtime, margins: tuple[float, float]
+    texts: list[str], fast: OnnxRuntime, reference: Runtime, margins: tuple[float, float]
 ) -> tuple[list[Any], float]:
-    encoded, raw = logits(fast, texts)
+    """The shipped guarded runtime with a margin of our choosing."""
     margin = margins[0] if kind == "label" else margins[1]
-    flagged = borderline_windows(raw, kind, decision, margin)
-    if len(flagged):
-        windows = [encoded.windows[i] for i in flagged]
-        pad = int(proxy.tokenizer.pad_token_id or 0)
-        replace_windows(raw, flagged, window_logits(reference, windows, pad, 64))
-    return answers(texts, encoded, raw), len(flagged) / max(len(encoded.windows), 1)
+    runtime = GuardedInt8Runtime(fast, reference, {instruction: margin})
+    encoded, raw = logits(runtime, texts)
+    return answers(texts, encoded, raw), runtime.recomputed_share
 
 
 def speed(run: Any) -> float:
