@@ -16,3 +16,13 @@ def bench_dir() -> Path:
     if not (BENCH / "tasks").is_dir():
         pytest.skip(f"benchmark data not found at {BENCH}")
     return BENCH
+
+
+@pytest.fixture(scope="session")
+def mine_stages() -> set[str]:
+    """The timed stages of a `mine` run on the default runtime, which checks bfloat16 against
+    fp32 first (an `accelerate` stage) where this CPU computes bfloat16 natively."""
+    from falconer.engine.acceleration import resolve_runtime
+
+    checked = {"accelerate"} if resolve_runtime("auto") != "torch" else set()
+    return {"plan", "annotate", "train", "execute"} | checked

@@ -12,6 +12,7 @@ import pytest
 
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
+from falconer.engine import acceleration
 from falconer.engine.corpus import Corpus, write_jsonl
 from falconer.engine.mine import apply_run
 from falconer.plan.schema import Plan
@@ -79,3 +80,25 @@ def test_bfloat16_serves_the_execute_stage_once_it_agrees(
     answer = ["doc_id", "field", "start", "end", "value"]
     same = expected[answer].merge(actual[answer], how="outer", indicator=True)
     assert (same["_merge"] == "both").mean() >= 0.98
+
+
+def test_auto_serves_bfloat16_where_the_cpu_computes_it_and_pytorch_elsewhere(
+    run_and_corpus: tuple[Path, Corpus], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, corpus = run_and_corpus
+    served = apply_run(run, corpus, tmp_path / "auto", threads=2).execute["runtime"]
+    assert served["asked"] == "auto"
+    if native_bfloat16():
+        assert served["runtime"] == "bf16" and min(served["agreement"].values()) >= 0.99
+    else:
+        assert served["runtime"] == "torch" and "no native bfloat16" in served["reason"]
+    # a CPU without native bfloat16 (emulated, slower than fp32): PyTorch, with no check run
+    monkeypatch.setattr(acceleration, "native_bfloat16", lambda: False)
+    served = apply_run(run, corpus, tmp_path / "emulated", threads=2).execute["runtime"]
+    assert served == {
+        "runtime": "torch",
+        "used": True,
+        "agreement": {},
+        "reason": "auto: this CPU has no native bfloat16",
+        "asked": "auto",
+    }

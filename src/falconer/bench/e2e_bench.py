@@ -45,7 +45,7 @@ class E2EOptions:
     use_cache: bool = False
     min_steps: int = 300
     reference_plan: bool = False  # give (b) the reference plan instead of planning
-    runtime: str = "torch"  # what runs (b)'s proxy in the execute stage (checked first)
+    runtime: str = "auto"  # what runs (b)'s proxy in the execute stage (checked first)
 
 
 def task_plan(meta: dict[str, Any]) -> Plan:

@@ -1,11 +1,15 @@
 """Serve the execute stage from a faster runtime when it answers as PyTorch fp32 does.
 
-PyTorch fp32 is the default: it runs everywhere. On the 2-core machines this was measured on
+PyTorch fp32 runs everywhere and is the reference. On the 2-core machines this was measured on
 (AVX512-BF16), bfloat16 ran proxies 1.5-2x as fast keeping >= 99% of the answers, ONNX Runtime
 fp32 ran at the same speed, and int8 alone moved 2-14% of the answers; guarded by fp32 near
 decisions it kept >= 99% and ran a label proxy at 2.0x, span proxies at 1.2-1.7x. Any of them
 can be asked for; it is used only after `Proxy.accelerate` has compared it with PyTorch on the
 first documents of the corpus (no labels needed: the check is agreement, not accuracy).
+
+The default, `auto`, asks for bfloat16 where the CPU computes it natively (the one runtime
+that sped up label and span proxies alike) and PyTorch fp32 elsewhere, where bfloat16 is
+emulated and slower.
 """
 
 from __future__ import annotations
@@ -20,15 +24,24 @@ from falconer.core.errors import InputError
 from falconer.engine.corpus import Corpus
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
-from falconer.proxy.runtimes import RUNTIMES, RuntimeSpec
+from falconer.proxy.runtimes import RUNTIMES, RuntimeSpec, native_bfloat16
 
 CHECK_DOCUMENTS = 500  # texts per step both runtimes answer before the switch
+AUTO = "auto"
+RUNTIME_CHOICES = (AUTO, *RUNTIMES)
 
 
 def check_runtime(name: str) -> str:
-    if name not in RUNTIMES:
-        raise InputError(f"unknown runtime {name!r}; use one of {', '.join(RUNTIMES)}")
+    if name not in RUNTIME_CHOICES:
+        raise InputError(f"unknown runtime {name!r}; use one of {', '.join(RUNTIME_CHOICES)}")
     return name
+
+
+def resolve_runtime(name: str) -> str:
+    """The runtime `auto` stands for on this CPU; any other name is itself."""
+    if name != AUTO:
+        return name
+    return "bf16" if native_bfloat16() else "torch"
 
 
 def accelerate_for(
@@ -40,21 +53,23 @@ def accelerate_for(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Switch `proxy` to `runtime` if it agrees with PyTorch on >= 99% of the check texts of
-    every step; what happened, for the run report."""
-    check_runtime(runtime)
-    if runtime == "torch":
-        return torch_as_asked()
+    every step; what happened, for the run report (`asked` keeps an `auto` visible)."""
+    wanted = resolve_runtime(check_runtime(runtime))
+    if wanted == "torch":
+        return torch_as_asked(runtime)
     texts = [d.text for d in itertools.islice(corpus.documents(), CHECK_DOCUMENTS)]
     check = {step.instruction: texts for step in plan.steps}
-    report = proxy.accelerate(check, folder, runtime)
+    report = proxy.accelerate(check, folder, wanted)
     verdict = "serves the execute stage" if report.used else "refused, PyTorch serves"
-    log(f"{runtime} {verdict} ({report.reason} on the first {len(texts)} documents)")
-    return asdict(report)
+    log(f"{wanted} {verdict} ({report.reason} on the first {len(texts)} documents)")
+    return asdict(report) | {"asked": runtime}
 
 
-def torch_as_asked() -> dict[str, Any]:
-    """The runtime report of a run that PyTorch fp32 serves because it was asked for."""
-    return {"runtime": "torch", "used": True, "agreement": {}, "reason": "asked for"}
+def torch_as_asked(asked: str = "torch") -> dict[str, Any]:
+    """The runtime report of a run PyTorch fp32 serves unchecked: asked for, or what `auto`
+    means on a CPU without native bfloat16."""
+    reason = "asked for" if asked == "torch" else "auto: this CPU has no native bfloat16"
+    return {"runtime": "torch", "used": True, "agreement": {}, "reason": reason, "asked": asked}
 
 
 def served_runtime(proxy: Proxy) -> RuntimeSpec:

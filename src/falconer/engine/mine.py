@@ -29,6 +29,7 @@ from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.acceleration import (
     accelerate_for,
     check_runtime,
+    resolve_runtime,
     served_runtime,
     torch_as_asked,
 )
@@ -90,9 +91,10 @@ class MineOptions:
     # unannotated documents sampled from the corpus on which a soft-target label step's
     # decisions are centred on the annotator's yes-share (see proxy.calibration)
     offset_pool: int = 1000
-    # what runs the proxy in the execute stage: torch, bf16, onnx or onnx-int8 (all but torch
-    # only once they agree with PyTorch fp32; see `engine.acceleration`)
-    runtime: str = "torch"
+    # what runs the proxy in the execute stage: auto (bf16 on CPUs that compute it natively,
+    # else torch), torch, bf16, onnx or onnx-int8 (all but torch only once they agree with
+    # PyTorch fp32; see `engine.acceleration`)
+    runtime: str = "auto"
 
 
 class Miner:
@@ -159,7 +161,7 @@ class Miner:
         answerer = self._answerer(plan, proxy, checks, steps)
         started = time.perf_counter()
         runtime = self._accelerate(proxy, plan, corpus)
-        if self.options.runtime != "torch":  # a stage only when there is something to do
+        if resolve_runtime(self.options.runtime) != "torch":  # a stage only when one ran
             seconds["accelerate"] = time.perf_counter() - started
         started = time.perf_counter()
         execution = self._execute(plan, answerer, corpus, served_runtime(proxy))
@@ -592,11 +594,11 @@ def apply_run(
     threads: int | None = None,
     progress: Progress | None = None,
     ray: RayOptions | None = None,
-    runtime: str = "torch",
+    runtime: str = "auto",
 ) -> RunReport:
     """Run a finished run's plan with its proxy over another corpus: no LLM involved;
     `ray` options run it on Ray Data instead of in this process."""
-    check_runtime(runtime)
+    asked, runtime = runtime, resolve_runtime(check_runtime(runtime))
     plan_path, proxy_path = run_dir / PLAN_FILE, run_dir / PROXY_DIR
     if not plan_path.is_file() or not (proxy_path / "proxy.json").is_file():
         raise InputError(
@@ -606,11 +608,11 @@ def apply_run(
     started = time.perf_counter()
     output.mkdir(parents=True, exist_ok=True)
     if ray is not None and runtime == "torch":  # the actors load the proxy; the driver need not
-        acceleration = torch_as_asked()
+        acceleration = torch_as_asked(asked)
         execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
     else:
         proxy = Proxy.from_pretrained(proxy_path, threads=threads)
-        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
+        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, asked)
         if ray is not None:  # checked once here, rebuilt by every actor
             execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_runtime(proxy))
         else:
