@@ -598,7 +598,7 @@ def apply_run(
 ) -> RunReport:
     """Run a finished run's plan with its proxy over another corpus: no LLM involved;
     `ray` options run it on Ray Data instead of in this process."""
-    asked, runtime = runtime, resolve_runtime(check_runtime(runtime))
+    check_runtime(runtime)
     plan_path, proxy_path = run_dir / PLAN_FILE, run_dir / PROXY_DIR
     if not plan_path.is_file() or not (proxy_path / "proxy.json").is_file():
         raise InputError(
@@ -607,12 +607,12 @@ def apply_run(
     plan = Plan.from_json(plan_path.read_text())
     started = time.perf_counter()
     output.mkdir(parents=True, exist_ok=True)
-    if ray is not None and runtime == "torch":  # the actors load the proxy; the driver need not
-        acceleration = torch_as_asked(asked)
+    if ray is not None and resolve_runtime(runtime) == "torch":  # actors load it, not the driver
+        acceleration = torch_as_asked(runtime)
         execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
     else:
         proxy = Proxy.from_pretrained(proxy_path, threads=threads)
-        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, asked)
+        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
         if ray is not None:  # checked once here, rebuilt by every actor
             execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_runtime(proxy))
         else:
