@@ -3,9 +3,11 @@ and the fitted margin is the smallest that keeps the asked-for agreement."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from falconer.proxy.guard import fit_margin, window_errors
+from falconer.proxy.guard import fastest, fit_margin, window_errors
 from falconer.proxy.inference import WindowLogits, borderline_windows
 
 
@@ -46,3 +48,15 @@ def test_the_fitted_margin_is_the_smallest_error_that_mends_the_flips() -> None:
     # asked for 6 of 8 the int8 answers do without mending, at the smallest quantile
     lenient = fit_margin(reference, fast, _answers, "label", 0.0, min_agreement=0.75)
     assert lenient < margin
+
+
+def test_the_fastest_runtime_is_the_one_that_finished_its_timed_run_soonest() -> None:
+    delays = {"slow": 0.05, "quick": 0.0}
+    runs: list[str] = []
+
+    def run(runtime: str) -> None:
+        runs.append(runtime)
+        time.sleep(delays[runtime])
+
+    assert fastest(["slow", "quick"], run) == "quick"
+    assert runs == ["slow", "slow", "quick", "quick"]  # a warm-up run each, then the timed one

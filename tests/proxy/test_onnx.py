@@ -106,7 +106,11 @@ def test_guarded_int8_answers_like_fp32_where_it_recomputes_and_like_int8_elsewh
     assert report.used and isinstance(guarded, GuardedInt8Runtime)
     assert "recomputed in fp32" in report.reason and set(guarded.margins) == {"Laptops?"}
     assert guarded.windows_seen == 2  # the margin was fitted on the other half of the texts
-    int8, fp32 = guarded.fast, TorchRuntime(proxy.model)
+    # whichever fp32 ran sooner here recomputes: PyTorch, or the checked fp32 ONNX graph
+    fp32 = guarded.reference
+    assert isinstance(fp32, TorchRuntime) or fp32.path == tmp_path / "proxy.onnx"  # type: ignore[attr-defined]
+    assert guarded.recompute_engine in report.reason
+    int8 = guarded.fast
     texts = TEXTS * 3
 
     def logits(runtime: object, margin: float, instruction: str = "Laptops?") -> np.ndarray:
@@ -141,8 +145,25 @@ def test_a_guarded_int8_runtime_is_rebuilt_with_its_margins(proxy: Proxy, tmp_pa
     rebuilt = spec.build(proxy.model, threads=1)
     assert isinstance(rebuilt, GuardedInt8Runtime) and isinstance(rebuilt.fast, OnnxRuntime)
     assert rebuilt.margins == spec.margins == proxy.runtime.margins  # type: ignore[attr-defined]
+    assert rebuilt.recompute_engine == proxy.runtime.recompute_engine  # type: ignore[attr-defined]
     served = proxy.get_span(TEXTS, "Extract people.")
     proxy.runtime = rebuilt
     again = proxy.get_span(TEXTS, "Extract people.")
     assert [r.spans for r in again] == [r.spans for r in served]
+    proxy.runtime = TorchRuntime(proxy.model)
+
+
+def test_a_guarded_int8_spec_recomputes_with_the_fp32_runtime_it_names(
+    proxy: Proxy, tmp_path: Path
+) -> None:
+    assert proxy.accelerate({"Laptops?": TEXTS}, tmp_path, "onnx-int8", min_agreement=0.0).used
+    spec = RuntimeSpec.of(proxy.runtime)
+    by_onnx = RuntimeSpec(spec.name, spec.graph, spec.margins, str(tmp_path / "proxy.onnx"))
+    by_torch = RuntimeSpec(spec.name, spec.graph, spec.margins, None)
+    onnx_guard, torch_guard = by_onnx.build(proxy.model), by_torch.build(proxy.model)
+    assert isinstance(onnx_guard, GuardedInt8Runtime)
+    assert isinstance(torch_guard, GuardedInt8Runtime)
+    assert isinstance(onnx_guard.reference, OnnxRuntime) and onnx_guard.reference.name == "onnx"
+    assert isinstance(torch_guard.reference, TorchRuntime)
+    assert RuntimeSpec.of(onnx_guard) == by_onnx and RuntimeSpec.of(torch_guard) == by_torch
     proxy.runtime = TorchRuntime(proxy.model)

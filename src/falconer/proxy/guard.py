@@ -6,14 +6,18 @@ int8's own error quantiles at which the guarded answers agree with fp32 on the s
 for. The largest error alone would be safe but wasteful: on an sst2 proxy (oracle, N=256) it
 was 2.6 logits and sent 15% of the test windows back to fp32 (1.5-1.7x fp32's speed); the
 fitted margin sent 7% back, ran at 2.0x and agreed on 99.9% of the test answers
-(results/proxy/int8-guard-max-error-sst2.json, int8-guarded-sst2.json).
+(results/proxy/int8-guard-max-error-sst2.json, int8-guarded-sst2.json). Quantiles every
+0.0125 instead of at 0.5/0.75/0.9/0.95/0.98/0.99 sent 11% instead of 14% of a persons proxy's
+test windows back (results/proxy/int8-guard-gaps-persons.json).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,7 +25,8 @@ from falconer.core.metrics import same_answer_share
 from falconer.core.spans import Span
 from falconer.proxy.inference import WindowLogits, borderline_windows, replace_windows
 
-QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 1.0)
+R = TypeVar("R")
+QUANTILES = tuple(0.5 + 0.0125 * step for step in range(41))
 
 Answers = Callable[[WindowLogits], Sequence[bool | Sequence[Span]]]
 
@@ -65,3 +70,17 @@ def fit_margin(
 
 def _select(logits: WindowLogits, indices: np.ndarray) -> WindowLogits:
     return WindowLogits(logits.label[indices], [logits.tags[int(i)] for i in indices])
+
+
+def fastest(runtimes: Sequence[R], run: Callable[[R], object]) -> R:
+    """The runtime that does `run` soonest (after one warm-up run each). Which fp32 recomputes
+    int8's borderline windows is measured, not assumed: ONNX Runtime's fp32 ran proxies at
+    1.8x PyTorch's on one 2-core VM (results/proxy/int8-recompute-onnx-*.json) and at
+    0.8-1.0x on another (results/proxy/runtimes-*.json)."""
+    seconds = []
+    for runtime in runtimes:
+        run(runtime)
+        started = time.perf_counter()
+        run(runtime)
+        seconds.append(time.perf_counter() - started)
+    return runtimes[seconds.index(min(seconds))]

@@ -24,6 +24,7 @@ from falconer.proxy.model import ProxyModel
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids", "shape_ids")
 RUNTIMES = ("torch", "bf16", "onnx", "onnx-int8")
+FP32_GRAPH, INT8_GRAPH = "proxy.onnx", "proxy.int8.onnx"
 
 
 class Runtime(Protocol):
@@ -125,7 +126,8 @@ class OnnxRuntime:
 class GuardedInt8Runtime:
     """int8 ONNX Runtime answers every window first; the windows whose answer lies closer to a
     decision than int8's measured error (`margins`, per instruction, in logits) are answered
-    again by PyTorch fp32 (`inference.text_logits`). Dynamic int8 moves a proxy's
+    again in fp32 by `reference`, PyTorch or ONNX Runtime (`inference.text_logits`). Dynamic
+    int8 moves a proxy's
     logits by up to 1-3 (a per-tensor activation scale is coarse for these encoders), flipping
     2-14% of answers; the few windows near a decision are where the flips are."""
 
@@ -140,6 +142,10 @@ class GuardedInt8Runtime:
 
     def __call__(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         return self.fast(batch)
+
+    @property
+    def recompute_engine(self) -> str:
+        return "ONNX Runtime" if isinstance(self.reference, OnnxRuntime) else "PyTorch"
 
     def reset_counts(self) -> None:
         self.windows_seen = self.windows_recomputed = 0
@@ -160,17 +166,22 @@ class GuardedInt8Runtime:
 @dataclass(frozen=True, slots=True)
 class RuntimeSpec:
     """What another process needs to rebuild a checked runtime (a Ray actor serving what the
-    driver chose): its name, the ONNX graph it was checked with, int8's margins."""
+    driver chose): its name, the ONNX graph it was checked with, int8's margins, and the fp32
+    ONNX graph that recomputes int8's borderline windows (None: PyTorch does)."""
 
     name: str = "torch"
     graph: str | None = None
     margins: dict[str, float] = field(default_factory=dict)
+    recompute_graph: str | None = None
 
     @classmethod
     def of(cls, runtime: Runtime) -> RuntimeSpec:
         graph = getattr(runtime, "path", None)
-        margins = runtime.margins if isinstance(runtime, GuardedInt8Runtime) else {}
-        return cls(runtime.name, None if graph is None else str(graph), margins)
+        if not isinstance(runtime, GuardedInt8Runtime):
+            return cls(runtime.name, None if graph is None else str(graph))
+        recompute = getattr(runtime.reference, "path", None)
+        recompute_graph = None if recompute is None else str(recompute)
+        return cls(runtime.name, str(graph), dict(runtime.margins), recompute_graph)
 
     def build(self, model: ProxyModel, threads: int | None = None) -> Runtime:
         if self.name == "torch":
@@ -180,7 +191,10 @@ class RuntimeSpec:
         if self.name in RUNTIMES and self.graph is not None:
             onnx = OnnxRuntime(Path(self.graph), threads, self.name)
             if self.name == "onnx-int8":
-                return GuardedInt8Runtime(onnx, TorchRuntime(model), self.margins)
+                reference: Runtime = TorchRuntime(model)
+                if self.recompute_graph is not None:
+                    reference = OnnxRuntime(Path(self.recompute_graph), threads, "onnx")
+                return GuardedInt8Runtime(onnx, reference, self.margins)
             return onnx
         raise ValueError(f"cannot rebuild runtime {self.name!r} (graph: {self.graph})")
 
