@@ -24,7 +24,7 @@ def _annotator() -> Annotator:
 
 
 def test_bundled_templates_load_with_content_hashed_versions() -> None:
-    for name in ("label_v1", "label_v2", "span_v1", "verify_v1"):
+    for name in ("label_v1", "label_v2", "span_v1", "span_v2", "verify_v1"):
         template = load_template(name)
         assert template.version.startswith(f"{name}-")
         assert template.shots, "bundled templates carry few-shot examples"

@@ -38,7 +38,7 @@ from falconer.llm.structured import (
 
 DEFAULT_TEMPLATES: dict[str, str] = {
     "label": "label_v2",
-    "span": "span_v1",
+    "span": "span_v2",
     "verify": "verify_v1",
 }
 
