@@ -11,7 +11,6 @@ median of 3 passes over the test texts, batches of 64.
 """
 
 import json
-import logging
 import statistics
 import sys
 import tempfile
@@ -19,11 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
+from proxy_runs import load
 
-from falconer.bench.tasks import load_task
 from falconer.core.metrics import same_answer_share
-from falconer.proxy import Proxy
 from falconer.proxy.batching import collate
 from falconer.proxy.encoding import Encoded, encode
 from falconer.proxy.guard import window_errors
@@ -37,13 +34,9 @@ from falconer.proxy.runtimes import (
     quantize_int8,
 )
 
-proxy_dir, task_dir, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-torch.set_num_threads(2)
-logging.getLogger().setLevel(logging.ERROR)
-proxy = Proxy.from_pretrained(proxy_dir, threads=2)
-task = load_task(task_dir)
-instruction = proxy.config.instructions[0]
-kind = proxy.config.kinds[instruction]
+proxy_dir, out = sys.argv[1], Path(sys.argv[3])
+run = load(proxy_dir, sys.argv[2])
+proxy, task, instruction, kind = run.proxy, run.task, run.instruction, run.kind
 fit_texts = [d.text for d in task.train[:250]]
 check_texts = [d.text for d in task.train[250:500]]
 test = [d.text for d in task.test]

@@ -14,16 +14,15 @@ decision is near enough to flip, each with its margin fitted as the shipped guar
 
 Usage: python int8_guard_gaps.py PROXY_DIR TASK_DIR OUT.json
 
-Margins are searched over the shipped quantiles of int8's error and over a fine grid (every
-0.0125 from 0.5 to 1). Fit texts: train pool 0-249; check: 250-499; and the test split. No
-timing here: the share of windows recomputed is what the speed of the guarded runtime hangs
-on (`falconer bench inference` times the shipped one).
+Margins are searched over the seven quantiles of int8's error the guard used until 2026-12-01
+and over the fine grid it uses since (every 0.0125 from 0.5 to 1). Fit texts: train pool
+0-249; check: 250-499; and the test split. No timing here: the share of windows recomputed
+is what the speed of the guarded runtime hangs on (`falconer bench inference` times it).
 """
 
 import copy
 import itertools
 import json
-import logging
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,23 +30,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+from proxy_runs import load
 
-from falconer.bench.tasks import load_task
 from falconer.core.metrics import same_answer_share
-from falconer.proxy import Proxy
 from falconer.proxy.batching import collate
 from falconer.proxy.encoding import TAG_B, TAG_I, TAG_O, Encoded, encode
 from falconer.proxy.guard import QUANTILES
 from falconer.proxy.inference import WindowLogits, calibrated, spans_from, text_logits
 from falconer.proxy.runtimes import OnnxRuntime, Runtime, TorchRuntime, export_onnx, quantize_int8
 
-proxy_dir, task_dir, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-torch.set_num_threads(2)
-logging.getLogger().setLevel(logging.ERROR)
-proxy = Proxy.from_pretrained(proxy_dir, threads=2)
-task = load_task(task_dir)
-instruction = proxy.config.instructions[0]
+proxy_dir, out = sys.argv[1], Path(sys.argv[3])
+run = load(proxy_dir, sys.argv[2])
+proxy, task, instruction = run.proxy, run.task, run.instruction
 splits = {
     "fit": [d.text for d in task.train[:250]],
     "check": [d.text for d in task.train[250:500]],
@@ -109,7 +103,7 @@ def guarded(reference: WindowLogits, fast: WindowLogits, redo: np.ndarray) -> Wi
     return mended
 
 
-FINE = tuple(float(q) for q in np.linspace(0.5, 1.0, 41))
+SEVEN = (0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 1.0)  # the guard's quantiles until 2026-12-01
 
 
 def fit(
@@ -142,7 +136,7 @@ with tempfile.TemporaryDirectory() as folder:
     }
 rows = []
 for (name, criterion), (grid, quantiles) in itertools.product(
-    CRITERIA.items(), (("shipped", QUANTILES), ("fine", FINE))
+    CRITERIA.items(), (("seven", SEVEN), ("fine", QUANTILES))
 ):
     (encoded, reference), (_, fast) = computed["fit"]
     margin = fit(splits["fit"], encoded, reference, fast, criterion, quantiles)

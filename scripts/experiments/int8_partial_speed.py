@@ -5,120 +5,69 @@ the shipped gate (`Proxy.accelerate`: margin fitted on train-pool texts 0-249, c
 
 Usage: python int8_partial_speed.py PROXY_DIR TASK_DIR OUT.json
 
-Variants exclude the MatMul nodes whose name holds one of the listed parts
-("output/dense" but not "attention/output/dense" is the feed-forward output, 1536 -> 384).
+The figures in results/proxy/int8-partial-laptop.json were measured with the guard of the
+time (PyTorch recomputing, margins on 7 quantiles).
 """
 
 import json
-import logging
-import statistics
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import onnx
-import torch
-from onnxruntime.quantization import QuantType, quantize_dynamic
+from proxy_runs import load
 
 import falconer.proxy.proxy as proxy_module
-from falconer.bench.tasks import load_task
 from falconer.core.metrics import same_answer_share
 from falconer.proxy import Proxy
-from falconer.proxy.inference import calibrated, labels_from, spans_from, text_logits
-from falconer.proxy.runtimes import GuardedInt8Runtime, Runtime, TorchRuntime
+from falconer.proxy.runtimes import GuardedInt8Runtime, TorchRuntime, quantize_int8
 
-proxy_dir, task_dir, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-torch.set_num_threads(2)
-logging.getLogger().setLevel(logging.ERROR)
-task = load_task(task_dir)
-check_texts = [d.text for d in task.train[:500]]
-test = [d.text for d in task.test]
-
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "all int8 (shipped)": (),
-    "ffn output fp32": ("/output/dense/",),
-    "ffn intermediate fp32": ("/intermediate/dense/",),
-    "attention q,k,v fp32": ("/attention/self/",),
-    "last layer fp32": ("layer.5/",),
-    "first layer fp32": ("layer.0/",),
+# which MatMul nodes stay in fp32, by a test on the node's name
+VARIANTS: dict[str, Callable[[str], bool]] = {
+    "all int8 (shipped)": lambda name: False,
+    "ffn output fp32": lambda name: "/output/dense/" in name and "/attention/" not in name,
+    "ffn intermediate fp32": lambda name: "/intermediate/dense/" in name,
+    "attention q,k,v fp32": lambda name: "/attention/self/" in name,
+    "last layer fp32": lambda name: "layer.5/" in name,
+    "first layer fp32": lambda name: "layer.0/" in name,
 }
 
 
-def ffn_output(name: str) -> bool:
-    return "/output/dense/" in name and "/attention/" not in name
-
-
-def excluded(graph: Path, parts: tuple[str, ...]) -> list[str]:
-    names = [n.name for n in onnx.load(str(graph)).graph.node if n.op_type == "MatMul"]
-    chosen = []
-    for name in names:
-        for part in parts:
-            if (part == "/output/dense/" and ffn_output(name)) or (
-                part != "/output/dense/" and part in name
-            ):
-                chosen.append(name)
-    return chosen
-
-
-def quantizer(parts: tuple[str, ...]) -> Any:
+def quantizer(keep: Callable[[str], bool]) -> Callable[[Path, Path], Path]:
     def quantize(source: Path, target: Path) -> Path:
-        quantize_dynamic(
-            str(source),
-            str(target),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            reduce_range=True,
-            nodes_to_exclude=excluded(source, parts),
-        )
-        return target
+        nodes = onnx.load(str(source)).graph.node
+        kept = [n.name for n in nodes if n.op_type == "MatMul" and keep(n.name)]
+        return quantize_int8(source, target, keep_fp32=kept)
 
     return quantize
 
 
-def answers(proxy: Proxy, runtime: Runtime, instruction: str, kind: str) -> list[Any]:
-    encoded, raw = text_logits(runtime, proxy.tokenizer, proxy.config, instruction, test, 64)
-    predictions = calibrated(raw, proxy.config, instruction)
-    if kind == "label":
-        return [r.value for r in labels_from(encoded, predictions, proxy.config)]
-    return [r.spans for r in spans_from(test, encoded, predictions)]
-
-
-def speed(proxy: Proxy, runtime: Runtime, instruction: str) -> float:
-    times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        text_logits(runtime, proxy.tokenizer, proxy.config, instruction, test, 64)
-        times.append(time.perf_counter() - started)
-    return len(test) / statistics.median(times)
-
-
-rows: list[dict[str, Any]] = []
-base = Proxy.from_pretrained(proxy_dir, threads=2)
-instruction = base.config.instructions[0]
-kind = base.config.kinds[instruction]
-expected = answers(base, TorchRuntime(base.model), instruction, kind)
-fp32 = speed(base, TorchRuntime(base.model), instruction)
-rows.append({"variant": "torch fp32", "docs_per_second": fp32})
+run = load(sys.argv[1], sys.argv[2])
+out = Path(sys.argv[3])
+check_texts = [d.text for d in run.task.train[:500]]
+test = [d.text for d in run.task.test]
+expected = run.answers(TorchRuntime(run.proxy.model), test)
+fp32 = run.docs_per_second(TorchRuntime(run.proxy.model), test)
+rows: list[dict[str, Any]] = [{"variant": "torch fp32", "docs_per_second": fp32}]
 print(json.dumps(rows[-1]), flush=True)
-for variant, parts in VARIANTS.items():
-    proxy = Proxy.from_pretrained(proxy_dir, threads=2)
-    proxy_module.quantize_int8 = quantizer(parts)  # type: ignore[attr-defined]
+for variant, keep in VARIANTS.items():
+    run.proxy = Proxy.from_pretrained(sys.argv[1], threads=2)
+    proxy_module.quantize_int8 = quantizer(keep)  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as folder:
-        report = proxy.accelerate({instruction: check_texts}, folder, "onnx-int8")
-        runtime = proxy.runtime
+        report = run.proxy.accelerate({run.instruction: check_texts}, folder, "onnx-int8")
+        runtime = run.proxy.runtime
         row: dict[str, Any] = {"variant": variant, "used": report.used, "reason": report.reason}
         if isinstance(runtime, GuardedInt8Runtime):
             runtime.reset_counts()
-            row["agreement_test"] = same_answer_share(
-                kind, expected, answers(proxy, runtime, instruction, kind)
-            )
+            agreement = same_answer_share(run.kind, expected, run.answers(runtime, test))
+            row["agreement_test"] = agreement
             row["recomputed_test"] = runtime.recomputed_share
-            row["docs_per_second"] = speed(proxy, runtime, instruction)
-            row["int8_alone_docs_per_second"] = speed(proxy, runtime.fast, instruction)
+            row["docs_per_second"] = run.docs_per_second(runtime, test)
+            row["int8_alone_docs_per_second"] = run.docs_per_second(runtime.fast, test)
             row["speedup"] = row["docs_per_second"] / fp32
     rows.append(row)
     print(json.dumps(row), flush=True)
 out.parent.mkdir(parents=True, exist_ok=True)
-out.write_text(json.dumps({"proxy": proxy_dir, "task": task.name, "rows": rows}, indent=2))
+out.write_text(json.dumps({"proxy": sys.argv[1], "task": run.task.name, "rows": rows}, indent=2))

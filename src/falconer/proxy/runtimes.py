@@ -11,7 +11,7 @@ import copy
 import logging
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -243,11 +243,17 @@ def export_onnx(model: ProxyModel, sample: Batch, path: Path) -> Path:
     return path
 
 
-def quantize_int8(source: Path, target: Path) -> Path:
+def quantize_int8(
+    source: Path,
+    target: Path,
+    keep_fp32: Sequence[str] = (),
+    extra_options: Mapping[str, Any] | None = None,
+) -> Path:
     """Dynamic int8 quantization of the weights of matrix multiplications, per output channel
     and in 7 bits: x86 CPUs without VNNI saturate the 8-bit products otherwise (an sst2 proxy
     on such a CPU: agreement with fp32 0.961 -> 0.976 at the same speed; with VNNI, 8 and 7
-    bits agree alike, scripts/experiments/runtime_variants.py)."""
+    bits agree alike, scripts/experiments/runtime_variants.py). `keep_fp32` names nodes left
+    unquantized; `extra_options` go to ONNX Runtime's quantizer (experiments only)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # the quantizer advises pre-processing on the root logger; the agreement check decides
@@ -261,6 +267,8 @@ def quantize_int8(source: Path, target: Path) -> Path:
             weight_type=QuantType.QInt8,
             per_channel=True,
             reduce_range=True,
+            nodes_to_exclude=list(keep_fp32),
+            extra_options=dict(extra_options or {}),
         )
     finally:
         root.setLevel(level)
