@@ -127,9 +127,9 @@ class GuardedInt8Runtime:
     """int8 ONNX Runtime answers every window first; the windows whose answer lies closer to a
     decision than int8's measured error (`margins`, per instruction, in logits) are answered
     again in fp32 by `reference`, PyTorch or ONNX Runtime (`inference.text_logits`). Dynamic
-    int8 moves a proxy's
-    logits by up to 1-3 (a per-tensor activation scale is coarse for these encoders), flipping
-    2-14% of answers; the few windows near a decision are where the flips are."""
+    int8 moves a proxy's logits by up to 1-3 (a per-tensor activation scale is coarse for these
+    encoders), flipping 2-14% of answers; the few windows near a decision are where the flips
+    are."""
 
     name = "onnx-int8"
 
