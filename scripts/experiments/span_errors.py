@@ -11,12 +11,11 @@ frequent wrong and missed strings.
 
 import collections
 import json
-import random
 import sys
 from pathlib import Path
 
 from falconer.annotator.annotator import Annotator
-from falconer.bench.annotator_bench import score
+from falconer.bench.annotator_bench import sample_documents, score
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
 from falconer.llm.cache import ResponseCache, default_cache_path
@@ -26,8 +25,7 @@ from falconer.llm.registry import create_backend
 task_dir, split, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 templates = {"span": sys.argv[5]} if len(sys.argv) > 5 else None
 task = load_task(task_dir)
-pool = list(task.test if split == "test" else task.train)
-docs = random.Random(0).sample(pool, min(n, len(pool)))
+docs = sample_documents(task, split, n, seed=0)
 cache = ResponseCache(default_cache_path())
 client = LLMClient(create_backend("embedded", threads=2, slots=2), cache=cache)
 run = Annotator(client, templates=templates).annotate_sync(

@@ -14,7 +14,7 @@ from typing import Any
 
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import AnnotationRun
-from falconer.bench.tasks import GoldDoc, load_task
+from falconer.bench.tasks import BenchTask, GoldDoc, load_task
 from falconer.core.documents import Document
 from falconer.core.metrics import score_labels, score_spans
 from falconer.core.spans import Span
@@ -35,6 +35,13 @@ def score(kind: Kind, docs: list[GoldDoc], run: AnnotationRun) -> dict[str, Any]
     return score_spans(spans, [d.spans or () for d in docs]).to_dict()
 
 
+def sample_documents(task: BenchTask, split: str, n: int, seed: int) -> list[GoldDoc]:
+    """The N documents of a split the annotator benchmark draws for a seed (experiments that
+    look into its answers draw the same ones, and find them in the LLM cache)."""
+    pool = list(task.test if split == "test" else task.train)
+    return random.Random(seed).sample(pool, min(n, len(pool)))
+
+
 def bench_annotator(
     task_dir: str | Path,
     llm: str,
@@ -50,8 +57,7 @@ def bench_annotator(
 ) -> dict[str, Any]:
     """Annotate N documents of the task's split with the LLM and score them against gold."""
     task = load_task(task_dir)
-    pool = list(task.test if split == "test" else task.train)
-    docs = random.Random(seed).sample(pool, min(n, len(pool)))
+    docs = sample_documents(task, split, n, seed)
     backend = create_backend(llm, threads=threads, slots=slots)
     cache = ResponseCache(default_cache_path()) if use_cache else None
     client = LLMClient(backend, cache=cache)

@@ -228,11 +228,11 @@ class Proxy:
     def _faster_fp32(
         self, int8: OnnxRuntime, reference: Runtime, check: Mapping[str, Sequence[str]]
     ) -> Runtime:
-        onnx_fp32 = OnnxRuntime(int8.path.with_name(FP32_GRAPH), torch.get_num_threads(), "onnx")
         instruction, texts = next(iter(check.items()), ("", []))
         sample = list(texts[:128])
         if not sample:
             return reference
+        onnx_fp32 = OnnxRuntime(int8.path.with_name(FP32_GRAPH), torch.get_num_threads(), "onnx")
         return fastest((reference, onnx_fp32), lambda r: self._logits(sample, instruction, r))
 
     def _int8_margin(
