@@ -2,9 +2,10 @@
 
 What gets the most out of a few hundred labels (measured in the benchmarks): enough optimizer
 steps whatever the data size, a higher learning rate for small span or soft-label sets, model
-selection on a held-out slice of the annotations, negatives that pair a text with another
-task's instruction (so the proxy follows the instruction, not the kind of text), and
-self-training on confident predictions over the unlabelled rest of the corpus.
+selection on a held-out slice of the annotations that allows for that slice's noise, negatives
+that pair a text with another task's instruction (so the proxy follows the instruction, not the
+kind of text), and self-training on confident predictions over the unlabelled rest of the
+corpus.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def plan_steps(n_windows: int, n_tasks: int, config: TrainConfig) -> int:
 
 
 class Trainer:
-    """Fits a `ProxyModel` in place; keeps the best state seen on the held-out annotations."""
+    """Fits a `ProxyModel` in place; keeps the state the held-out annotations choose
+    (`_Selection`)."""
 
     def __init__(
         self,
@@ -299,8 +301,12 @@ class Trainer:
         kinds = {split.task.kind for split in splits}
         optimizer, scheduler = self._optimizer(total, len(items), kinds, soft)
         eval_every = self.config.eval_every or max(total // 6, 25)
-        best = self._evaluate(splits, report, report.steps) if report.steps else -math.inf
-        best_state = _snapshot(self.model) if report.steps else None
+        selection = _Selection(self.config.selection_slack, _dev_sizes(splits))
+        if report.steps:
+            selection.consider(self._evaluate(splits, report, report.steps), self._last_scores)
+            best_state = _snapshot(self.model)
+        else:
+            best_state = None
         self.model.train()
         for step, batch in enumerate(self._batches(encoded, total), start=1):
             loss = self._loss(encoded, targets, batch)
@@ -315,8 +321,8 @@ class Trainer:
             out_of_time = self._out_of_time(started)
             if step % eval_every == 0 or step == total or out_of_time:
                 score = self._evaluate(splits, report, report.steps)
-                if score >= best or best_state is None:
-                    best, best_state = score, _snapshot(self.model)
+                if selection.consider(score, self._last_scores) or best_state is None:
+                    best_state = _snapshot(self.model)
                     report.best_step, report.dev_score = report.steps, score
                     report.dev_scores = dict(self._last_scores)
             if out_of_time:
@@ -467,6 +473,43 @@ class Trainer:
             if certainty >= self.config.self_training_threshold:
                 keep.append(Example(text, spans=result.spans))
         return keep
+
+
+class _Selection:
+    """Which checkpoint a fit keeps: the latest whose held-out score is within `slack`
+    standard errors of the best seen. Decided as evaluations come, with one snapshot: a later
+    checkpoint that qualifies replaces the kept one, and one that does not cannot have raised
+    the best (a new best always qualifies), so the kept one stays within reach of it."""
+
+    def __init__(self, slack: float, dev_sizes: Mapping[str, int]) -> None:
+        self.slack = slack
+        self.dev_sizes = dev_sizes
+        self.best = -math.inf
+        self.best_scores: Mapping[str, float] = {}
+
+    def consider(self, score: float, scores: Mapping[str, float]) -> bool:
+        """Whether the checkpoint just scored is the one to keep (so far)."""
+        if score > self.best:
+            self.best, self.best_scores = score, dict(scores)
+        return score >= self.best - self.slack * self.standard_error()
+
+    def standard_error(self) -> float:
+        """Of the best mean held-out score, each task's score read as a share of its texts
+        (add-one smoothed, so a perfect score on a few texts is not taken as certain)."""
+        variances = []
+        for instruction, value in self.best_scores.items():
+            n = self.dev_sizes.get(instruction, 0)
+            if n <= 0:
+                continue
+            share = (value * n + 1) / (n + 2)
+            variances.append(share * (1 - share) / n)
+        if not variances:
+            return 0.0
+        return math.sqrt(sum(variances)) / len(variances)
+
+
+def _dev_sizes(splits: Sequence[_Split]) -> dict[str, int]:
+    return {split.task.instruction: len(split.dev) for split in splits if split.dev}
 
 
 @dataclass(slots=True)
