@@ -15,6 +15,7 @@ from typing import Any
 
 from falconer.bench.tasks import BenchTask
 from falconer.core.metrics import same_answer_share
+from falconer.engine.acceleration import CHECK_DOCUMENTS
 from falconer.proxy import Proxy
 from falconer.proxy.runtimes import GuardedInt8Runtime, TorchRuntime
 
@@ -54,7 +55,7 @@ def measure(
 
 
 def bench_inference(
-    proxy: Proxy, task: BenchTask, runtimes: list[str], threads: int, check_n: int = 500
+    proxy: Proxy, task: BenchTask, runtimes: list[str], threads: int, check_n: int = CHECK_DOCUMENTS
 ) -> list[InferenceResult]:
     texts = [d.text for d in task.test]
     check = {task.instruction: [d.text for d in task.train[:check_n]]}

@@ -178,7 +178,7 @@ class Proxy:
         candidate = self._candidate(runtime, Path(directory))
         reference = TorchRuntime(self.model)
         if isinstance(candidate, OnnxRuntime) and runtime == "onnx-int8":
-            candidate, check = self._guard(candidate, reference, check, min_agreement)
+            candidate, check = self._guard(candidate, reference, check)
         agreement = {
             instruction: self._agreement(reference, candidate, instruction, list(texts))
             for instruction, texts in check.items()
@@ -207,20 +207,23 @@ class Proxy:
         int8: OnnxRuntime,
         reference: Runtime,
         check: Mapping[str, Sequence[str]],
-        min_agreement: float,
     ) -> tuple[GuardedInt8Runtime, dict[str, list[str]]]:
         """int8 guarded by fp32 near decisions, its margins fitted on the first half of each
-        instruction's texts to half the disagreement the check allows (a persons proxy fitted
-        to 0.99 agreed on 0.988 of the second half); the second half is left for the check.
-        The guarded windows are recomputed by whichever fp32 runtime, PyTorch or ONNX Runtime,
-        answered the first texts sooner here."""
+        instruction's texts so that the guarded answers agree on all of them; the second half
+        is left for the check. int8 flips few answers near the margin, so a margin that leaves
+        one flip unmended is set by chance: on 250 texts, fitted to 0.995 it passed the check
+        on 5, 7 and 6 of 10 random halvings for three proxies, fitted to all texts on 9, 10 and
+        8; on 500, on 8, 8, 7 and 10, 10, 10 (results/proxy/int8-margin-fit-*.json and
+        int8-margin-fit-1000-*.json). The guarded windows are recomputed
+        by whichever fp32 runtime, PyTorch or ONNX Runtime, answered the first texts sooner
+        here."""
         margins: dict[str, float] = {}
         rest: dict[str, list[str]] = {}
         for instruction, texts in check.items():
             half = len(texts) // 2
             rest[instruction] = list(texts[half:])
             margins[instruction] = self._int8_margin(
-                int8, reference, instruction, list(texts[:half]), (1.0 + min_agreement) / 2
+                int8, reference, instruction, list(texts[:half]), 1.0
             )
         recompute = self._faster_fp32(int8, reference, check)
         return GuardedInt8Runtime(int8, recompute, margins), rest
