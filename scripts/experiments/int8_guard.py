@@ -22,9 +22,9 @@ from proxy_runs import load
 
 from falconer.core.metrics import same_answer_share
 from falconer.proxy.batching import collate
-from falconer.proxy.encoding import Encoded, encode
+from falconer.proxy.encoding import encode
 from falconer.proxy.guard import window_errors
-from falconer.proxy.inference import WindowLogits, calibrated, labels_from, spans_from, text_logits
+from falconer.proxy.inference import WindowLogits
 from falconer.proxy.runtimes import (
     GuardedInt8Runtime,
     OnnxRuntime,
@@ -42,15 +42,7 @@ check_texts = [d.text for d in task.train[250:500]]
 test = [d.text for d in task.test]
 
 
-def logits(runtime: Runtime, texts: list[str]) -> tuple[Encoded, WindowLogits]:
-    return text_logits(runtime, proxy.tokenizer, proxy.config, instruction, texts, 64)
-
-
-def answers(texts: list[str], encoded: Encoded, raw: WindowLogits) -> list[Any]:
-    predictions = calibrated(raw, proxy.config, instruction)
-    if kind == "label":
-        return [r.value for r in labels_from(encoded, predictions, proxy.config)]
-    return [r.spans for r in spans_from(texts, encoded, predictions)]
+logits, answers = run.logits, run.answers_from
 
 
 def errors(reference: WindowLogits, fast: WindowLogits) -> tuple[float, float]:

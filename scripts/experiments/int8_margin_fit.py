@@ -31,14 +31,10 @@ from falconer.proxy.guard import fit_margin
 from falconer.proxy.inference import (
     WindowLogits,
     borderline_windows,
-    calibrated,
     decision_logit,
-    labels_from,
     replace_windows,
-    spans_from,
-    text_logits,
 )
-from falconer.proxy.runtimes import OnnxRuntime, Runtime, TorchRuntime, export_onnx, quantize_int8
+from falconer.proxy.runtimes import OnnxRuntime, TorchRuntime, export_onnx, quantize_int8
 
 RULES = {"0.995": 0.995, "1.0": 1.0}
 
@@ -50,15 +46,7 @@ proxy, instruction, kind = run.proxy, run.instruction, run.kind
 decision = decision_logit(proxy.config, instruction)
 
 
-def logits(runtime: Runtime, texts: list[str]) -> tuple[Encoded, WindowLogits]:
-    return text_logits(runtime, proxy.tokenizer, proxy.config, instruction, texts, 64)
-
-
-def answers(texts: list[str], encoded: Encoded, raw: WindowLogits) -> list[Any]:
-    predictions = calibrated(raw, proxy.config, instruction)
-    if kind == "label":
-        return [r.value for r in labels_from(encoded, predictions, proxy.config)]
-    return [r.spans for r in spans_from(texts, encoded, predictions)]
+logits, answers = run.logits, run.answers_from
 
 
 def subset(texts: list[str], indices: list[int]) -> list[str]:

@@ -13,7 +13,14 @@ import torch
 
 from falconer.bench.tasks import BenchTask, load_task
 from falconer.proxy import Proxy
-from falconer.proxy.inference import calibrated, labels_from, spans_from, text_logits
+from falconer.proxy.encoding import Encoded
+from falconer.proxy.inference import (
+    WindowLogits,
+    calibrated,
+    labels_from,
+    spans_from,
+    text_logits,
+)
 from falconer.proxy.runtimes import Runtime
 
 
@@ -24,15 +31,19 @@ class ProxyRun:
     instruction: str
     kind: str
 
-    def answers(self, runtime: Runtime, texts: list[str]) -> list[Any]:
+    def logits(self, runtime: Runtime, texts: list[str]) -> tuple[Encoded, WindowLogits]:
         config = self.proxy.config
-        encoded, raw = text_logits(
-            runtime, self.proxy.tokenizer, config, self.instruction, texts, 64
-        )
+        return text_logits(runtime, self.proxy.tokenizer, config, self.instruction, texts, 64)
+
+    def answers_from(self, texts: list[str], encoded: Encoded, raw: WindowLogits) -> list[Any]:
+        config = self.proxy.config
         predictions = calibrated(raw, config, self.instruction)
         if self.kind == "label":
             return [r.value for r in labels_from(encoded, predictions, config)]
         return [r.spans for r in spans_from(texts, encoded, predictions)]
+
+    def answers(self, runtime: Runtime, texts: list[str]) -> list[Any]:
+        return self.answers_from(texts, *self.logits(runtime, texts))
 
     def docs_per_second(self, runtime: Runtime, texts: list[str]) -> float:
         seconds = []
