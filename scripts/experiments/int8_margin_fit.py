@@ -33,6 +33,7 @@ from falconer.proxy.inference import (
     borderline_windows,
     decision_logit,
     replace_windows,
+    select_windows,
 )
 from falconer.proxy.runtimes import OnnxRuntime, TorchRuntime, export_onnx, quantize_int8
 
@@ -70,8 +71,7 @@ def guarded_agreement(texts: list[str], margin: float) -> tuple[float, float]:
     """Agreement of the guarded answers with fp32 on `texts`, and the share recomputed."""
     encoded, reference, fast = both(texts)
     redo = borderline_windows(fast, kind, decision, margin)
-    chosen = WindowLogits(reference.label[redo], [reference.tags[int(i)] for i in redo])
-    replace_windows(fast, redo, chosen)
+    replace_windows(fast, redo, select_windows(reference, redo))
     agreement = same_answer_share(
         kind, answers(texts, encoded, reference), answers(texts, encoded, fast)
     )

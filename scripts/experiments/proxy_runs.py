@@ -49,9 +49,7 @@ class ProxyRun:
         seconds = []
         for _ in range(3):
             started = time.perf_counter()
-            text_logits(
-                runtime, self.proxy.tokenizer, self.proxy.config, self.instruction, texts, 64
-            )
+            self.logits(runtime, texts)
             seconds.append(time.perf_counter() - started)
         return len(texts) / statistics.median(seconds)
 

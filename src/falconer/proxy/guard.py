@@ -23,7 +23,12 @@ import numpy as np
 
 from falconer.core.metrics import same_answer_share
 from falconer.core.spans import Span
-from falconer.proxy.inference import WindowLogits, borderline_windows, replace_windows
+from falconer.proxy.inference import (
+    WindowLogits,
+    borderline_windows,
+    replace_windows,
+    select_windows,
+)
 
 R = TypeVar("R")
 QUANTILES = tuple(0.5 + 0.0125 * step for step in range(41))
@@ -62,14 +67,10 @@ def fit_margin(
     for margin in sorted({float(np.quantile(errors, q)) for q in QUANTILES}):
         guarded = copy.deepcopy(fast)
         redo = borderline_windows(fast, kind, decision, margin)
-        replace_windows(guarded, redo, _select(reference, redo))
+        replace_windows(guarded, redo, select_windows(reference, redo))
         if same_answer_share(kind, expected, answers(guarded)) >= min_agreement:
             return margin
     return float(errors.max())
-
-
-def _select(logits: WindowLogits, indices: np.ndarray) -> WindowLogits:
-    return WindowLogits(logits.label[indices], [logits.tags[int(i)] for i in indices])
 
 
 def fastest(runtimes: Sequence[R], run: Callable[[R], object]) -> R:

@@ -119,6 +119,11 @@ def replace_windows(logits: WindowLogits, indices: np.ndarray, other: WindowLogi
         logits.tags[int(i)] = other.tags[row]
 
 
+def select_windows(logits: WindowLogits, indices: np.ndarray) -> WindowLogits:
+    """The logits of the windows at `indices`, in order (what `replace_windows` puts back)."""
+    return WindowLogits(logits.label[indices], [logits.tags[int(i)] for i in indices])
+
+
 def _smallest_tag_gap(tags: np.ndarray) -> float:
     if len(tags) == 0:
         return float("inf")

@@ -223,7 +223,7 @@ class Proxy:
             half = len(texts) // 2
             rest[instruction] = list(texts[half:])
             margins[instruction] = self._int8_margin(
-                int8, reference, instruction, list(texts[:half]), 1.0
+                int8, reference, instruction, list(texts[:half])
             )
         recompute = self._faster_fp32(int8, reference, check)
         return GuardedInt8Runtime(int8, recompute, margins), rest
@@ -244,8 +244,8 @@ class Proxy:
         reference: Runtime,
         instruction: str,
         texts: list[str],
-        min_agreement: float,
     ) -> float:
+        """The smallest margin at which the guarded answers agree with fp32 on all `texts`."""
         if not texts:
             return math.inf  # int8's error unmeasured: fp32 answers everything
         kind = self.config.kinds.get(instruction, "label")
@@ -256,7 +256,7 @@ class Proxy:
             lambda logits: self._answers_from(texts, instruction, kind, encoded, logits),
             kind,
             decision_logit(self.config, instruction),
-            min_agreement,
+            min_agreement=1.0,
         )
 
     def _agreement(
