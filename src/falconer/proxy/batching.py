@@ -67,7 +67,7 @@ def length_sorted_batches(
     new batch begins where padding to the next window would add more than `padding_slack` of
     the batch's real tokens. A fixed count alone pads the few long windows' batch to the
     longest of them: the fp32 recomputation of int8's borderline windows (the longer ones)
-    took 0.59 s on a laptop-aspects proxy, 0.27 s cut this way (scripts/experiments/
+    took 0.55 s on a laptop-aspects proxy, 0.26 s cut this way (scripts/experiments/
     batch_padding.py)."""
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
     batches: list[list[int]] = []
