@@ -82,6 +82,7 @@ class TrainConfig:
     selection_slack: float = 1.0
     eval_every: int | None = None
     mention_replacement: float = 1.0
+    # share of a multitask fit's texts paired with other instructions (`Trainer._cross_negatives`)
     cross_negatives: float = 1.0
     cross_negative_weight: float = 1.0
     self_training_rounds: int = 0

@@ -3,9 +3,9 @@
 What gets the most out of a few hundred labels (measured in the benchmarks): enough optimizer
 steps whatever the data size, a higher learning rate for small span or soft-label sets, model
 selection on a held-out slice of the annotations that allows for that slice's noise, negatives
-that pair a text with another task's instruction (so the proxy follows the instruction, not the
-kind of text), and self-training on confident predictions over the unlabelled rest of the
-corpus.
+that pair a text with another task's instruction and say only what is known about it (so the
+proxy follows the instruction, not the kind of text), and self-training on confident
+predictions over the unlabelled rest of the corpus.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from falconer.proxy.batching import collate, tag_targets
 from falconer.proxy.calibration import fit_label_offset, fit_temperature
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.contrastive import label_pairs, warm_up
-from falconer.proxy.encoding import Encoded, encode, word_tags
+from falconer.proxy.encoding import IGNORE, TAG_O, Encoded, EncodedDoc, encode, word_tags
 from falconer.proxy.inference import WindowPredictions, labels_from, predict_texts, spans_from
 from falconer.proxy.model import ProxyModel
 
@@ -46,6 +46,9 @@ class TrainItem:
     spans: tuple[Span, ...] | None
     weight: float
     probability: float | None = None
+    # a cross negative under a span instruction: only the words of `spans` (another task's
+    # answers in this text) are known to be no answer to it; the other words are not trained
+    ruled_out_only: bool = False
 
 
 @dataclass(slots=True)
@@ -244,7 +247,15 @@ class Trainer:
         ]
 
     def _cross_negatives(self, splits: Sequence[_Split]) -> list[TrainItem]:
-        """Pair texts with another instruction they were not annotated for: the answer is no."""
+        """Pair texts with another instruction they were not annotated for, saying only what
+        is known. A yes/no question gets no (a laptop review is no movie review). A span
+        instruction learns only that the text's own task's answers are not its answers: the
+        laptop aspects of a review are no people. Everything else in the text is unknown:
+        negatives with every word "no answer" taught the multitask proxy that the people in
+        news and film reviews are no people (conll-persons exact F1 0.767 against 0.796 for
+        the single-task proxy, seed 0; 0.817 since). A text with answers is paired with every
+        other span instruction (such a pair is never wrong); each text with one other
+        instruction drawn at random, which, if it is a yes/no question, makes a no."""
         instructions = sorted({s.task.instruction for s in splits})
         if len(instructions) < 2 or self.config.cross_negatives <= 0:
             return []
@@ -256,22 +267,21 @@ class Trainer:
             )
             kinds[split.task.instruction] = split.task.kind
         negatives = []
+        weight = self.config.cross_negative_weight
         for split in splits:
             others = [i for i in instructions if i != split.task.instruction]
             for example in split.train:
                 if self.rng.random() >= self.config.cross_negatives:
                     continue
                 other = self.rng.choice(others)
-                if example.text in annotated[other]:
-                    continue
-                empty = Example(example.text, label=False, spans=(), weight=1.0)
-                negatives.extend(
-                    _items(
-                        TaskData(other, kinds[other], [empty]),
-                        [empty],
-                        self.config.cross_negative_weight,
-                    )
-                )
+                if kinds[other] == "label" and example.text not in annotated[other]:
+                    negatives.append(TrainItem(other, "label", example.text, False, None, weight))
+                span_steps = [i for i in others if kinds[i] == "span" and example.spans]
+                negatives += [
+                    _ruled_out(step, example, weight)
+                    for step in span_steps
+                    if example.text not in annotated[step]
+                ]
         return negatives
 
     def _train(
@@ -529,6 +539,13 @@ def _items(task: TaskData, examples: Sequence[Example], weight: float) -> list[T
     ]
 
 
+def _ruled_out(instruction: str, example: Example, weight: float) -> TrainItem:
+    """`example`'s text under another span instruction: its answers are none of that one's."""
+    return TrainItem(
+        instruction, "span", example.text, None, example.spans, weight, ruled_out_only=True
+    )
+
+
 def _window_targets(
     items: Sequence[TrainItem],
     encoded: Encoded,
@@ -557,10 +574,17 @@ def _window_targets(
             raw = 0.5 / share if item.label else 0.5 / (1 - share)
             balance[w] = min(max(raw, 0.33), 3.0)
     tags = [
-        word_tags(doc, item.spans) if item.kind == "span" and item.spans is not None else None
+        _tags(doc, item) if item.kind == "span" and item.spans is not None else None
         for doc, item in zip(encoded.docs, items, strict=True)
     ]
     return _Targets(labels, balance, weights, tags)
+
+
+def _tags(doc: EncodedDoc, item: TrainItem) -> dict[int, int]:
+    tags = word_tags(doc, item.spans or ())
+    if item.ruled_out_only:
+        return {word: TAG_O if tag != TAG_O else IGNORE for word, tag in tags.items()}
+    return tags
 
 
 def _teacher_stretch(items: Sequence[TrainItem], spread: float) -> dict[str, float]:
