@@ -10,6 +10,7 @@ Median of 3 timed passes after one warm-up; batching does not change fp32 answer
 """
 
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -22,7 +23,13 @@ from proxy_runs import load
 from falconer.proxy.batching import collate, length_sorted_batches
 from falconer.proxy.encoding import Window, encode
 from falconer.proxy.inference import borderline_windows, decision_logit, window_logits
-from falconer.proxy.runtimes import FP32_GRAPH, OnnxRuntime, Runtime, TorchRuntime
+from falconer.proxy.runtimes import (
+    FP32_GRAPH,
+    GuardedInt8Runtime,
+    OnnxRuntime,
+    Runtime,
+    TorchRuntime,
+)
 
 proxy_dir, out = sys.argv[1], Path(sys.argv[3])
 slacks = sys.argv[4].split(",") if len(sys.argv) > 4 else ["none", "0", "0.02", "0.05", "0.1"]
@@ -48,7 +55,7 @@ rows = []
 with tempfile.TemporaryDirectory() as folder:
     report = proxy.accelerate({instruction: check}, folder, "onnx-int8")
     int8 = proxy.runtime
-    margin = getattr(int8, "margins", {}).get(instruction, float("inf"))
+    margin = int8.margin(instruction) if isinstance(int8, GuardedInt8Runtime) else math.inf
     onnx = OnnxRuntime(Path(folder) / FP32_GRAPH, 2, "onnx")
     windows = encode(
         proxy.tokenizer, [instruction] * len(test), test, config.max_length, config.stride

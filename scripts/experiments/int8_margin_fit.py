@@ -1,6 +1,6 @@
 """How often guarded int8's margin, fitted on one half of the check texts, passes the >= 99% check
 on the other half, per fitting rule: the shipped guard's functions (`guard.fit_margin`,
-`inference.borderline_windows`) on logits computed once, over random halvings of the 500
+`guard.guarded`) on logits computed once, over random halvings of the 500
 train-pool check texts `falconer bench inference` uses (or CHECK_TEXTS of them).
 
 - "0.995": the smallest error quantile at which the guarded answers agree on >= 99.5% of the
@@ -13,7 +13,6 @@ No timing: the share of test windows recomputed is what the guarded runtime's sp
 (`falconer bench inference` times it).
 """
 
-import copy
 import json
 import random
 import sys
@@ -27,14 +26,8 @@ from proxy_runs import load
 from falconer.core.metrics import same_answer_share
 from falconer.proxy.batching import collate
 from falconer.proxy.encoding import Encoded, encode
-from falconer.proxy.guard import fit_margin
-from falconer.proxy.inference import (
-    WindowLogits,
-    borderline_windows,
-    decision_logit,
-    replace_windows,
-    select_windows,
-)
+from falconer.proxy.guard import fit_margin, guarded
+from falconer.proxy.inference import WindowLogits, decision_logit
 from falconer.proxy.runtimes import OnnxRuntime, TorchRuntime, export_onnx, quantize_int8
 
 RULES = {"0.995": 0.995, "1.0": 1.0}
@@ -63,17 +56,15 @@ def both(texts: list[str]) -> tuple[Encoded, WindowLogits, WindowLogits]:
     if key not in _computed:
         encoded, reference = logits(TorchRuntime(proxy.model), texts)
         _computed[key] = (encoded, reference, logits(int8, texts)[1])
-    encoded, reference, fast = _computed[key]
-    return encoded, reference, copy.deepcopy(fast)
+    return _computed[key]
 
 
 def guarded_agreement(texts: list[str], margin: float) -> tuple[float, float]:
     """Agreement of the guarded answers with fp32 on `texts`, and the share recomputed."""
     encoded, reference, fast = both(texts)
-    redo = borderline_windows(fast, kind, decision, margin)
-    replace_windows(fast, redo, select_windows(reference, redo))
+    mended, redo = guarded(reference, fast, kind, decision, margin)
     agreement = same_answer_share(
-        kind, answers(texts, encoded, reference), answers(texts, encoded, fast)
+        kind, answers(texts, encoded, reference), answers(texts, encoded, mended)
     )
     return agreement, len(redo) / max(len(fast.label), 1)
 

@@ -65,12 +65,22 @@ def fit_margin(
         return math.inf  # nothing measured: fp32 answers every window
     expected = answers(reference)
     for margin in sorted({float(np.quantile(errors, q)) for q in QUANTILES}):
-        guarded = copy.deepcopy(fast)
-        redo = borderline_windows(fast, kind, decision, margin)
-        replace_windows(guarded, redo, select_windows(reference, redo))
-        if same_answer_share(kind, expected, answers(guarded)) >= min_agreement:
+        mended, _ = guarded(reference, fast, kind, decision, margin)
+        if same_answer_share(kind, expected, answers(mended)) >= min_agreement:
             return margin
     return float(errors.max())
+
+
+def guarded(
+    reference: WindowLogits, fast: WindowLogits, kind: str, decision: float, margin: float
+) -> tuple[WindowLogits, np.ndarray]:
+    """What the guarded runtime answers from logits both runtimes computed: `fast`'s, with the
+    windows within `margin` of a decision taken from `reference` (`fast` is left as it was);
+    and the indices of those windows."""
+    mended = copy.deepcopy(fast)
+    redo = borderline_windows(fast, kind, decision, margin)
+    replace_windows(mended, redo, select_windows(reference, redo))
+    return mended, redo
 
 
 def fastest(runtimes: Sequence[R], run: Callable[[R], object]) -> R:

@@ -276,12 +276,12 @@ class Trainer:
                 other = self.rng.choice(others)
                 if kinds[other] == "label" and example.text not in annotated[other]:
                     negatives.append(TrainItem(other, "label", example.text, False, None, weight))
-                span_steps = [i for i in others if kinds[i] == "span" and example.spans]
-                negatives += [
-                    _ruled_out(step, example, weight)
-                    for step in span_steps
-                    if example.text not in annotated[step]
-                ]
+                if example.spans:
+                    negatives += [
+                        _ruled_out(step, example, weight)
+                        for step in others
+                        if kinds[step] == "span" and example.text not in annotated[step]
+                    ]
         return negatives
 
     def _train(
