@@ -7,10 +7,11 @@ import asyncio
 import pytest
 
 from falconer.annotator.annotator import Annotator
+from falconer.core.artifacts import sha256_of
 from falconer.core.documents import Document
 from falconer.llm.cache import cache_dir
 from falconer.llm.client import LLMClient
-from falconer.llm.embedded import DEFAULT_MODEL_SHA256, default_model_path, sha256_of
+from falconer.llm.embedded import DEFAULT_MODEL_SHA256, default_model_path
 from falconer.llm.registry import create_backend
 
 pytestmark = pytest.mark.slow

