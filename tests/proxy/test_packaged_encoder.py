@@ -46,6 +46,16 @@ def test_split_archive_is_rebuilt_into_the_model_folder_only(tmp_path: Path) -> 
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["enc"]
 
 
+def test_a_folder_another_process_finished_first_is_kept(tmp_path: Path) -> None:
+    parts = _split_archive(tmp_path, WEIGHTS)
+    encoder = _encoder(WEIGHTS)
+    first = encoder.assemble(parts, tmp_path / "cache" / "enc")
+    again = encoder.assemble(parts, tmp_path / "cache" / "enc")
+    assert again == first
+    assert (again / "model.safetensors").read_bytes() == WEIGHTS
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["enc"]
+
+
 def test_weights_with_another_hash_are_refused_and_nothing_is_kept(tmp_path: Path) -> None:
     parts = _split_archive(tmp_path, WEIGHTS + b"tampered")
     with pytest.raises(InputError, match="sha256"):

