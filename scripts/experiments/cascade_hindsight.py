@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from falconer.bench.e2e_bench import annotated_ids
 from falconer.proxy import Proxy
 
 SHARES = (0.1, 0.2, 0.25, 0.3, 0.35, 0.4)
@@ -21,11 +22,7 @@ instruction = plan["steps"][0]["instruction"]
 docs = [json.loads(line) for line in corpus.read_text().splitlines()]
 llm = pd.read_parquet(llm_run / "results.parquet")
 expected = dict(zip(llm.doc_id, llm.value, strict=True))
-annotated = {
-    json.loads(line)["id"]
-    for path in (run / "annotations").glob("*.jsonl")
-    for line in path.read_text().splitlines()
-}
+annotated = annotated_ids(run)
 results = Proxy.from_pretrained(run / "proxy").get_label([d["text"] for d in docs], instruction)
 rows = [
     (r.confidence, bool(r.value) == bool(expected[d["id"]]), d["id"])

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from falconer.core.artifacts import sha256_of
 from falconer.core.errors import InputError
+from falconer.proxy import Proxy
 from falconer.proxy.backbones import MPNET, PackagedEncoder, resolve_backbone
 
 WEIGHTS = b"not really safetensors, but bytes with a known hash" * 1000
@@ -74,9 +76,6 @@ def test_missing_parts_say_which_extra_installs_them(
 
 @pytest.mark.slow
 def test_mpnet_backbone_is_the_upstream_model_and_serves_the_proxy() -> None:
-    from falconer.core.artifacts import sha256_of
-    from falconer.proxy import Proxy
-
     folder = Path(resolve_backbone("mpnet"))
     assert sha256_of(folder / "model.safetensors") == MPNET.weights_sha256
     proxy = Proxy.from_pretrained("mpnet")
