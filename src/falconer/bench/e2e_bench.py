@@ -46,6 +46,8 @@ class E2EOptions:
     min_steps: int = 300
     reference_plan: bool = False  # give (b) the reference plan instead of planning
     runtime: str = "auto"  # what runs (b)'s proxy in the execute stage (checked first)
+    backbone: str = "default"  # what (b)'s proxy starts from
+    distil_from: str | None = None  # a larger backbone teaching it (see proxy.distillation)
 
 
 def task_plan(meta: dict[str, Any]) -> Plan:
@@ -118,6 +120,8 @@ class E2EBench:
             "seed": self.options.seed,
             "annotator": self.options.annotator,
             "llm": self.options.llm,
+            "backbone": self.options.backbone,
+            **({"distil_from": self.options.distil_from} if self.options.distil_from else {}),
             "llm_only": {"score": compare(ids, baseline, gold), "run": _summary(llm_only)},
             "falconer": runs,
         }
@@ -151,6 +155,8 @@ class E2EBench:
             use_cache=self.options.use_cache,
             min_steps=self.options.min_steps,
             runtime=self.options.runtime,
+            backbone=self.options.backbone,
+            distil_from=self.options.distil_from,
         )
         return Miner(folder, options, self.log, self.progress)
 
@@ -220,7 +226,8 @@ def _ratios(llm_only: RunReport, falconer: RunReport, docs: int, threads: int) -
         PROJECTED_DOCS / llm_rate if llm_rate else float("inf")
     )
     falconer_seconds_1m = fixed + proxy_seconds_1m
-    train_cost = falconer.seconds["train"] * threads / 3600 * prices.cpu_hour
+    trained = falconer.seconds["train"] + falconer.seconds.get("teach", 0.0)
+    train_cost = trained * threads / 3600 * prices.cpu_hour
     proxy_cost_1m = proxy_seconds_1m * threads / 3600 * prices.cpu_hour
     llm_cost_1m = llm_cost_per_doc * PROJECTED_DOCS
     falconer_cost_1m = fixed_cost + train_cost + proxy_cost_1m

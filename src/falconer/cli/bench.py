@@ -26,6 +26,7 @@ from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
 from falconer.cli.options import (
     BACKBONE,
+    DISTIL_FROM,
     JSON_OUT,
     LLM,
     LLM_THREADS,
@@ -87,6 +88,10 @@ def bench_proxy(
         help=f"What the scored proxy runs on: {', '.join(RUNTIMES)} (any but torch after it "
         "agrees with torch on >= 99% of held-out texts).",
     ),
+    distil_from: str | None = DISTIL_FROM,
+    distil_pool: int = typer.Option(
+        4000, "--distil-pool", min=1, help="Most unlabelled train texts the teacher answers."
+    ),
     json_out: Path | None = JSON_OUT,
 ) -> None:
     """Fine-tune the proxy on N oracle-annotated documents and score it on the test split."""
@@ -119,6 +124,8 @@ def bench_proxy(
             max_test=max_test,
             train_overrides=overrides,
             runtime=runtime,
+            distil_from=distil_from,
+            distil_pool=distil_pool,
             save=partial(_write_json, json_out) if json_out else lambda results, crosses: None,
             log=console.print,
             progress=progress,
@@ -342,6 +349,8 @@ def bench_e2e_command(
     json_out: Path | None = JSON_OUT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
     runtime: str = RUNTIME,
+    backbone: str = BACKBONE,
+    distil_from: str | None = DISTIL_FROM,
 ) -> None:
     """LLM-only against Falconer (plan, annotate, train, execute) on each task's test
     documents: scores against gold, agreement, calls, tokens, $, seconds, docs/s, and both
@@ -356,6 +365,8 @@ def bench_e2e_command(
         min_steps=min_steps,
         reference_plan=reference_plan,
         runtime=runtime,
+        backbone=backbone,
+        distil_from=distil_from,
     )
     machine = (
         f"{platform.platform()}, {os.cpu_count()} CPUs, {threads or 2} threads; "

@@ -8,7 +8,18 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from falconer.cli.options import BACKBONE, LLM, MIN_STEPS, NO_CACHE, RUNTIME, SEED, THREADS, one_of
+from falconer.cli.options import (
+    BACKBONE,
+    DISTIL_FROM,
+    DISTIL_POOL,
+    LLM,
+    MIN_STEPS,
+    NO_CACHE,
+    RUNTIME,
+    SEED,
+    THREADS,
+    one_of,
+)
 from falconer.cli.progress import training_progress
 from falconer.cli.report import print_report
 from falconer.core.errors import FalconerError
@@ -84,6 +95,8 @@ def mine(
     restart: bool = RESTART,
     no_cache: bool = NO_CACHE,
     backbone: str = BACKBONE,
+    distil_from: str | None = DISTIL_FROM,
+    distil_pool: int = DISTIL_POOL,
     min_steps: int = MIN_STEPS,
     seed: int = SEED,
     engine: str = ENGINE,
@@ -121,6 +134,8 @@ def mine(
         use_cache=not no_cache,
         min_steps=min_steps,
         backbone=backbone,
+        distil_from=distil_from,
+        distil_pool=distil_pool,
         output_format=output_format,
         batch_size=batch_size,
         restart=restart,

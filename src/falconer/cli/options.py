@@ -48,3 +48,14 @@ BACKBONE = typer.Option(
     "about 8x the compute), an encoder folder or hub id, or a trained proxy folder (warm "
     "start: conll-persons 0.78 -> 0.82 from a proxy trained on three other tasks).",
 )
+DISTIL_FROM = typer.Option(
+    None,
+    "--distil-from",
+    help="Distillation: train a proxy on this larger backbone (e.g. mpnet) first and teach the "
+    "--backbone proxy, which executes, from its answers on unannotated documents (sst2, 225 "
+    "LLM annotations: MiniLM 0.757 alone, 0.841 taught on 4,000 texts by MPNet, which scored "
+    "0.843).",
+)
+DISTIL_POOL = typer.Option(
+    4000, "--distil-pool", min=1, help="Most unannotated documents the teacher answers."
+)

@@ -49,6 +49,7 @@ from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import check_answers
+from falconer.proxy.distillation import Lesson, taught_tasks
 from falconer.proxy.runtimes import RuntimeSpec
 
 Log = Callable[[str], None]
@@ -57,6 +58,8 @@ PLAN_FILE = "plan.json"
 PROXY_DIR = "proxy"
 ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
 TRAINING_FILE = "training.json"
+TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
+TEACHER_TRAINING_FILE = "teacher-training.json"
 
 
 @dataclass
@@ -95,6 +98,10 @@ class MineOptions:
     # else torch), torch, bf16, onnx or onnx-int8 (all but torch only once they agree with
     # PyTorch fp32; see `engine.acceleration`)
     runtime: str = "auto"
+    # distillation: train a proxy on this (larger) backbone first and teach the `backbone`
+    # proxy, which executes, from its answers on up to `distil_pool` unannotated documents
+    distil_from: str | None = None
+    distil_pool: int = 4000
 
 
 class Miner:
@@ -119,6 +126,10 @@ class Miner:
             raise InputError(
                 f"annotate at least 4 documents per step, not {self.options.n_annotate}"
             )
+        if self.options.distil_from and self.options.active:
+            raise InputError("distillation does not combine with active annotation yet")
+        if self.options.distil_pool < 1:
+            raise InputError(f"distil from at least 1 document, not {self.options.distil_pool}")
 
     def run(
         self,
@@ -144,6 +155,7 @@ class Miner:
         seconds["plan"] = time.perf_counter() - started
         usage["plan"] = total_usage([plan_usage])
         curve: list[dict[str, Any]] = []
+        lessons: dict[str, Lesson] = {}
         if active:
             runs, proxy, held = self._learn_actively(plan, sample, seconds, curve)
         else:
@@ -152,12 +164,19 @@ class Miner:
             seconds["annotate"] = time.perf_counter() - started
             train, held = self._split(plan, runs)
             started = time.perf_counter()
-            others = self._offset_sample(corpus)
-            proxy = self._train(train, self._unannotated(plan, others, runs))
+            unannotated = self._unannotated(plan, self._offset_sample(corpus), runs)
+            if self.options.distil_from:
+                train, lessons = self._distil(train, unannotated, corpus, runs)
+                seconds["teach"] = time.perf_counter() - started
+                started = time.perf_counter()
+            proxy = self._train(train, unannotated)
             seconds["train"] = time.perf_counter() - started
         usage["annotate"] = total_usage(run.usage for run in runs.values())
         checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
         steps = [_step_summary(step, runs[step.id], checks[step.id]) for step in plan.steps]
+        for step, summary in zip(plan.steps, steps, strict=True):
+            if step.instruction in lessons:
+                summary["distilled"] = lessons[step.instruction].to_dict()
         answerer = self._answerer(plan, proxy, checks, steps)
         started = time.perf_counter()
         runtime = self._accelerate(proxy, plan, corpus)
@@ -380,19 +399,52 @@ class Miner:
             pools[step.instruction] = texts[: self.options.offset_pool]
         return pools
 
+    def _distil(
+        self,
+        tasks: list[TaskData],
+        unannotated: Mapping[str, Sequence[str]],
+        corpus: Corpus,
+        runs: Mapping[str, AnnotationRun],
+    ) -> tuple[list[TaskData], dict[str, Lesson]]:
+        """Train the teacher on the annotations, then add its answers on unannotated
+        documents to what the executing proxy learns from (see `proxy.distillation`)."""
+        teacher = self._train(tasks, unannotated, teacher=True)
+        texts = self._teaching_texts(corpus, runs)
+        self.log(
+            f"teaching {self.options.backbone!r} from {self.options.distil_from!r}'s answers "
+            f"on {len(texts)} unannotated documents"
+        )
+        taught, lessons = taught_tasks(teacher, tasks, texts, self.progress)
+        return taught, {lesson.instruction: lesson for lesson in lessons}
+
+    def _teaching_texts(self, corpus: Corpus, runs: Mapping[str, AnnotationRun]) -> list[str]:
+        """Up to `distil_pool` corpus documents no step annotated (nor tried to)."""
+        seen = {a.doc_id for run in runs.values() for a in run.annotations}
+        seen |= {f.doc_id for run in runs.values() for f in run.failures}
+        pool = self.options.distil_pool
+        sample = sample_documents(corpus, pool + len(seen), self.options.seed + 2)
+        return [doc.text for doc in sample if doc.id not in seen][:pool]
+
     def _train(
-        self, tasks: list[TaskData], unannotated: Mapping[str, Sequence[str]] | None = None
+        self,
+        tasks: list[TaskData],
+        unannotated: Mapping[str, Sequence[str]] | None = None,
+        teacher: bool = False,
     ) -> Proxy:
-        folder = self.output / PROXY_DIR
+        """Train (or reuse, when nothing it depends on changed) the proxy that executes, or
+        with `teacher` the larger-backbone one that teaches it."""
+        backbone = (self.options.distil_from if teacher else None) or self.options.backbone
+        folder = self.output / (TEACHER_DIR if teacher else PROXY_DIR)
+        record = self.output / (TEACHER_TRAINING_FILE if teacher else TRAINING_FILE)
         config = self._train_config()
         unannotated = unannotated or {}
-        fingerprint = _fingerprint(self.options.backbone, config.to_dict(), tasks, unannotated)
-        record = self.output / TRAINING_FILE
+        fingerprint = _fingerprint(backbone, config.to_dict(), tasks, unannotated)
         if (folder / "proxy.json").is_file() and _recorded_fingerprint(record) == fingerprint:
             self.log(f"reusing the proxy in {folder}")
             return Proxy.from_pretrained(folder, threads=self.options.threads)
-        self.log(f"training one proxy for {len(tasks)} steps on {self.options.backbone!r}")
-        proxy = Proxy.from_pretrained(self.options.backbone, threads=self.options.threads)
+        role = "the teacher" if teacher else "one proxy"
+        self.log(f"training {role} for {len(tasks)} steps on {backbone!r}")
+        proxy = Proxy.from_pretrained(backbone, threads=self.options.threads)
         train_report = proxy.fit(tasks, unannotated, config=config, progress=self.progress)
         proxy.save_pretrained(folder)
         details = {"fingerprint": fingerprint, "report": train_report.to_dict()}

@@ -1,0 +1,81 @@
+"""Distillation: a teacher proxy's answers on unannotated documents become training data for the
+proxy that executes (`proxy.distillation`, `falconer mine --distil-from`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from falconer.annotator.records import Annotation, AnnotationRun, Provenance
+from falconer.bench.tasks import load_task
+from falconer.core.tasks import Example, TaskData
+from falconer.engine.corpus import Corpus, sample_documents
+from falconer.engine.mine import TEACHER_DIR, TEACHER_TRAINING_FILE, MineOptions, Miner
+from falconer.plan.schema import Plan
+from falconer.proxy import Proxy
+from falconer.proxy.distillation import taught_tasks
+
+SENTIMENT = "Is this movie review positive?"
+
+
+def test_the_teacher_answers_become_training_examples_and_the_held_out_slice_stays_the_llm_s(
+    small_proxy: Proxy, instructions: tuple[str, str]
+) -> None:
+    sentiment, people = instructions
+    texts = ["a charming , funny film .", "Peter Blackburn met John Smith in Brussels .", "dull ."]
+    dev = [Example("it 's a mess .", label=False)]
+    tasks = [
+        TaskData(sentiment, "label", [Example("great !", label=True)], dev),
+        TaskData(people, "span", [Example("Ann left .", spans=())]),
+    ]
+    taught, lessons = taught_tasks(small_proxy, tasks, texts)
+
+    labels = small_proxy.get_label(texts, sentiment)
+    assert [(e.text, e.label, e.probability) for e in taught[0].examples[1:]] == [
+        (t, r.value, r.probability) for t, r in zip(texts, labels, strict=True)
+    ]
+    assert taught[0].examples[0] == tasks[0].examples[0] and taught[0].dev == dev
+    spans = small_proxy.get_span(texts, people)
+    assert [e.spans for e in taught[1].examples[1:]] == [r.spans for r in spans]
+    assert lessons[0].taught == 3 and lessons[0].yes_share == sum(r.value for r in labels) / 3
+    assert lessons[1].with_spans == sum(bool(r.spans) for r in spans)
+
+
+def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nobody_annotated(
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path
+) -> None:
+    task = load_task(bench_dir / "tasks" / "sst2-positive")
+    docs = task.test[:80]
+    corpus_path = tmp_path / "corpus.jsonl"
+    corpus_path.write_text("".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in docs))
+    corpus = Corpus(corpus_path)
+    step = {"id": "s1", "op": "get_label", "instruction": SENTIMENT}
+    plan = Plan.parse({"steps": [step], "fields": {"p": "s1"}})
+    options = MineOptions(
+        n_annotate=24,
+        backbone=str(tiny_backbone_dir),
+        distil_from=str(tiny_backbone_dir),
+        distil_pool=30,
+        min_steps=10,
+        runtime="torch",
+        threads=2,
+    )
+    gold = {d.id: d.label for d in docs}
+    provenance = Provenance("oracle", "gold", "none", "2026-12-02T00:00:00+00:00")
+    annotated = sample_documents(corpus, 24, options.seed)
+    oracle = AnnotationRun(
+        SENTIMENT,
+        "label",
+        [Annotation(d.id, d.text, SENTIMENT, "label", provenance, gold[d.id]) for d in annotated],
+    )
+    run = tmp_path / "run"
+    miner = Miner(run, options, log=lambda _: None)
+    report = miner.run(corpus, plan=plan, given={"s1": oracle})
+
+    assert (run / TEACHER_DIR / "proxy.json").is_file() and (run / TEACHER_TRAINING_FILE).is_file()
+    assert report.steps[0]["distilled"]["taught"] == 30 and "teach" in report.seconds
+    taught = miner._teaching_texts(corpus, {"s1": oracle})
+    assert len(taught) == 30 and not set(taught) & {d.text for d in annotated}
+    training = json.loads((run / "training.json").read_text())["report"]
+    teacher = json.loads((run / TEACHER_TRAINING_FILE).read_text())["report"]
+    assert training["n_train"] == teacher["n_train"] + 30  # the annotations, and its answers
