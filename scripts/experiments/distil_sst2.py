@@ -11,6 +11,7 @@ its checkpoint), plus the teacher's answers on one of these pools:
 Scored against gold and against an LLM-only run on the unannotated reviews.
 
 Usage: python distil_sst2.py RUN LLM_ONLY_RUN CORPUS.jsonl TASK_DIR POOL SEED OUT.jsonl
+(results/proxy/distil-sst2.jsonl: RUN was the sst2 cascade run of the fourteenth session)
 """
 
 import json

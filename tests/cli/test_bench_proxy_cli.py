@@ -55,3 +55,19 @@ def test_bench_proxy_refuses_a_folder_that_is_not_a_task(tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["bench", "proxy", "--task", str(tmp_path)])
     assert result.exit_code != 0
     assert "no task.json" in result.output
+
+
+def test_bench_proxy_distils_a_teacher_s_answers_on_unlabelled_train_texts_into_the_proxy(
+    bench_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "distil.json"
+    task = str(bench_dir / "tasks" / "sst2-positive")
+    arguments = ["bench", "proxy", "--task", task, "--n", "16", "--min-steps", "4"]
+    arguments += ["--max-test", "20", "--threads", "2", "--distil-from", "default"]
+    result = CliRunner().invoke(app, [*arguments, "--distil-pool", "24", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(out.read_text())["results"]
+    teacher = row["train"]["teacher"]
+    assert teacher["backbone"] == "default" and 0.0 <= teacher["scores"]["sst2-positive"] <= 1.0
+    assert teacher["taught"]["sst2-positive"]["taught"] == 24
+    assert row["train"]["n_train"] + row["train"]["n_dev"] == 16 + 24  # labels and its answers

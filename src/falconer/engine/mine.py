@@ -411,8 +411,8 @@ class Miner:
         teacher = self._train(tasks, unannotated, teacher=True)
         texts = self._teaching_texts(corpus, runs)
         self.log(
-            f"teaching {self.options.backbone!r} from {self.options.distil_from!r}'s answers "
-            f"on {len(texts)} unannotated documents"
+            f"teaching the {self.options.backbone!r} proxy with the {self.options.distil_from!r} "
+            f"proxy's answers on {len(texts)} unannotated documents"
         )
         taught, lessons = taught_tasks(teacher, tasks, texts, self.progress)
         return taught, {lesson.instruction: lesson for lesson in lessons}
