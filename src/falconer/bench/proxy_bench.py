@@ -116,7 +116,7 @@ class ProxyBench:
         started = time.perf_counter()
         teacher_summary: dict[str, Any] = {}
         if self.distil_from:
-            data, teacher_summary = self._teach(tasks, data, unlabeled, config)
+            data, teacher_summary = self._teach(self.distil_from, tasks, data, unlabeled, config)
         proxy = Proxy.from_pretrained(self.backbone, threads=self.threads)
         report = proxy.fit(
             data,
@@ -133,6 +133,7 @@ class ProxyBench:
 
     def _teach(
         self,
+        backbone: str,
         tasks: Sequence[BenchTask],
         data: list[TaskData],
         unlabeled: dict[str, list[str]],
@@ -140,9 +141,8 @@ class ProxyBench:
     ) -> tuple[list[TaskData], dict[str, Any]]:
         """Fit the teacher on the labels, score it on test (what the student is measured
         against), and add its answers on unlabelled train texts to each task's examples."""
-        assert self.distil_from
-        self.log(f"  teacher: {self.distil_from!r} on the same labels")
-        teacher = Proxy.from_pretrained(self.distil_from, threads=self.threads)
+        self.log(f"  teacher: {backbone!r} on the same labels")
+        teacher = Proxy.from_pretrained(backbone, threads=self.threads)
         teacher.fit(data, config=config, progress=self.progress)
         taught = []
         scores: dict[str, float] = {}
@@ -156,7 +156,7 @@ class ProxyBench:
             scores[task.name] = check.score(task.metric)
             lessons[task.name] = lesson.to_dict()
             self.log(f"  teacher on {task.name} test: {scores[task.name]:.4f}")
-        return taught, {"backbone": self.distil_from, "scores": scores, "taught": lessons}
+        return taught, {"backbone": backbone, "scores": scores, "taught": lessons}
 
     def _accelerate(self, proxy: Proxy, unlabeled: dict[str, list[str]]) -> str:
         """Move inference to ONNX Runtime if asked, checked on held-out (unlabelled) texts."""
