@@ -12,14 +12,14 @@ the other 286.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from falconer.core.tasks import Example, TaskData
 from falconer.proxy.proxy import Proxy
+from falconer.proxy.training import Progress
 
-Progress = Callable[[str, int, int], None]
 CHUNK = 256  # texts per call to the teacher, so the progress bar moves
 
 
