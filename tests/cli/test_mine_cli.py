@@ -59,6 +59,8 @@ def test_mine_plans_annotates_trains_executes_then_apply_reuses_it_without_llm(
     assert any(step["op"] == "get_span" for step in report["plan"]["steps"])
     deferred = [step["cascade"]["deferred_to_llm"] for step in report["steps"]]
     assert sum(deferred) <= 5 and "execute" in report["usage"]
+    assert all(step["cascade"]["budget_calls"] == 5 for step in report["steps"])
+    assert "LLM budget: 5 calls" in (run / "report.md").read_text()
     assert report["usage"]["execute"]["calls"] + report["usage"]["execute"]["cache_hits"] >= (
         sum(deferred)
     )
@@ -115,6 +117,8 @@ def test_mine_says_what_is_wrong_with_bad_input(tmp_path: Path) -> None:
     corpus.write_text('{"text": "hello"}\n')
     refused = CliRunner().invoke(app, ["mine", "--plan", str(bad_plan), "--input", str(corpus)])
     assert refused.exit_code == 2 and "steps" in refused.output
-    for option, value in (("--engine", "spark"), ("--runtime", "tensorrt"), ("--format", "xls")):
+    options = ("--engine", "spark"), ("--runtime", "tensorrt"), ("--format", "xls")
+    for option, value in (*options, ("--llm-budget", "lots")):
         wrong = CliRunner().invoke(app, ["mine", "x", "--input", str(corpus), option, value])
-        assert wrong.exit_code == 2 and option in wrong.output, wrong.output
+        assert wrong.exit_code == 2, wrong.output
+        assert option in wrong.output or "LLM budget" in wrong.output, wrong.output

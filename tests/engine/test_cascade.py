@@ -11,7 +11,13 @@ import pytest
 from falconer.annotator.annotator import Annotator
 from falconer.core.documents import Document
 from falconer.engine.answerers import LLMAnswerer
-from falconer.engine.cascade import EVERYTHING, CascadeAnswerer, choose_threshold, wilson
+from falconer.engine.cascade import (
+    EVERYTHING,
+    CascadeAnswerer,
+    budget_cut,
+    choose_threshold,
+    wilson,
+)
 from falconer.engine.executor import PlanExecutor
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
@@ -19,16 +25,33 @@ from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 
 
-def test_the_threshold_defers_the_fewest_documents_that_reach_the_target() -> None:
-    confidences = [0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.55, 0.52]
-    agrees = [True, True, True, False, True, False, False, True]
-    threshold = choose_threshold(confidences, agrees, 0.85)
-    assert threshold.value == 0.7 and threshold.deferred_share == 3 / 8
-    assert threshold.estimated_agreement == 0.875
-    low, high = threshold.interval
-    assert low < 0.875 < high
+def test_the_threshold_defers_the_fewest_documents_whose_interval_clears_the_target() -> None:
+    # 200 held-out answers: the proxy's 20 disagreements are its 40 least sure, half each
+    confidences = [0.5 + i / 400 for i in range(200)]
+    agrees = [i >= 40 or i % 2 == 0 for i in range(200)]
+    threshold = choose_threshold(confidences, agrees, 0.95)
+    deferred = round(threshold.deferred_share * 200)
+    assert threshold.certified and threshold.interval[0] >= 0.95
+    assert threshold.value == confidences[deferred]
+    one_fewer = deferred - 1 + sum(agrees[deferred - 1 :])
+    assert wilson(one_fewer, 200)[0] < 0.95  # deferring one document less is not certified
     assert choose_threshold(confidences, agrees, 0.5).value == 0.0  # no deferral needed
-    assert choose_threshold([0.9], [False], 0.95).value == EVERYTHING
+
+
+def test_a_small_held_out_sample_certifies_nothing_and_defers_everything() -> None:
+    # 30 of 30 agreeing: the point estimate is 1.0, the interval's lower end 0.886
+    threshold = choose_threshold([0.9] * 30, [True] * 30, 0.95)
+    assert threshold.value == EVERYTHING and not threshold.certified
+    assert threshold.estimated_agreement == 1.0 and threshold.interval[0] < 0.95
+    assert choose_threshold([], [], 0.95).value == EVERYTHING  # no evidence at all
+
+
+def test_the_budget_goes_to_the_least_sure_answers_of_all_steps() -> None:
+    unsure = {"label": [0.51, 0.55, 0.7, 0.9], "span": [0.52, 0.6]}
+    # a sample of 1 in 10 corpus documents: 6 unsure answers there are ~60 calls in all
+    assert budget_cut(unsure, 10.0, 60) is None
+    assert budget_cut(unsure, 10.0, 30) == 0.6  # 0.51, 0.52, 0.55 (x10) fill 30 calls
+    assert budget_cut(unsure, 10.0, 0) == 0.51  # nothing is below the least sure
 
 
 def test_wilson_interval_narrows_with_more_evidence() -> None:

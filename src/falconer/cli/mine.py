@@ -108,11 +108,16 @@ def mine(
         "--target-agreement",
         min=0.0,
         max=1.0,
-        help="Cascade: send documents the proxy is unsure of to the LLM, to reach this "
-        "estimated agreement with an LLM-only run (thresholds from held-out annotations).",
+        help="Cascade: send documents the proxy is unsure of to the LLM until the 95% "
+        "interval of its agreement with an LLM-only run, estimated on held-out annotations, "
+        "clears this (or --llm-budget runs out).",
     ),
-    llm_budget: int | None = typer.Option(
-        None, "--llm-budget", min=0, help="Most LLM calls the cascade may make."
+    llm_budget: str | None = typer.Option(
+        None,
+        "--llm-budget",
+        help="Most the cascade may spend on the LLM: calls (500), a share of the corpus's "
+        "documents (30%) or dollars ($2.50, priced like the annotation calls). The least sure "
+        "answers of all steps go first.",
     ),
     active: bool = typer.Option(
         False,

@@ -34,10 +34,11 @@ from falconer.engine.acceleration import (
     torch_as_asked,
 )
 from falconer.engine.answerers import LLMAnswerer
-from falconer.engine.cascade import CascadeAnswerer, choose_threshold
+from falconer.engine.budget import LLMBudget
+from falconer.engine.cascade import CascadeAnswerer, UnsureRecorder, budget_cut, choose_threshold
 from falconer.engine.corpus import Corpus, sample_documents
 from falconer.engine.execution import Execution, ExecutionReport
-from falconer.engine.executor import Answerer
+from falconer.engine.executor import Answerer, PlanExecutor
 from falconer.engine.ray_engine import RayOptions, execute_on_ray
 from falconer.engine.report import RunReport, total_usage
 from falconer.engine.sinks import write_atomically
@@ -60,6 +61,8 @@ ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
 TRAINING_FILE = "training.json"
 TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
 TEACHER_TRAINING_FILE = "teacher-training.json"
+# corpus documents the proxy answers before a budgeted cascade, to see where the calls go
+BUDGET_SAMPLE = 1000
 
 
 @dataclass
@@ -84,7 +87,9 @@ class MineOptions:
     plan_examples: int = 0
     # the cascade: defer unsure documents to the LLM to reach this agreement with LLM-only
     target_agreement: float | None = None
-    llm_budget: int | None = None  # LLM calls the cascade may make at most
+    # what the cascade may spend on the LLM at most: calls (500), a share of the corpus's
+    # documents ("30%") or dollars ("$2.50"); see engine.budget
+    llm_budget: int | str | None = None
     # active annotation: a random first round, then the documents the proxy is least sure of,
     # up to `n_annotate` per step or until held-out agreement stops improving
     active: bool = False
@@ -130,6 +135,8 @@ class Miner:
             raise InputError("distillation does not combine with active annotation yet")
         if self.options.distil_pool < 1:
             raise InputError(f"distil from at least 1 document, not {self.options.distil_pool}")
+        if self.options.llm_budget is not None:
+            LLMBudget.parse(self.options.llm_budget)  # a typo fails before any LLM call
 
     def run(
         self,
@@ -177,7 +184,7 @@ class Miner:
         for step, summary in zip(plan.steps, steps, strict=True):
             if step.instruction in lessons:
                 summary["distilled"] = lessons[step.instruction].to_dict()
-        answerer = self._answerer(plan, proxy, checks, steps)
+        answerer = self._answerer(plan, proxy, checks, steps, corpus, usage["annotate"])
         started = time.perf_counter()
         runtime = self._accelerate(proxy, plan, corpus)
         if resolve_runtime(self.options.runtime) != "torch":  # a stage only when one ran
@@ -457,9 +464,12 @@ class Miner:
         proxy: Proxy,
         checks: dict[str, HeldOutCheck],
         steps: list[dict[str, Any]],
+        corpus: Corpus,
+        annotate_usage: Mapping[str, float],
     ) -> Answerer:
         """The proxy, or with a target agreement the cascade, its thresholds chosen on the
-        held-out annotations (recorded in each step's summary)."""
+        held-out annotations and lowered to what the budget pays for (recorded in each step's
+        summary)."""
         target = self.options.target_agreement
         if target is None:
             return proxy
@@ -471,8 +481,40 @@ class Miner:
             threshold = choose_threshold(check.confidences, check.agrees, target)
             thresholds[step.instruction] = threshold.value
             summary["cascade"] = threshold.to_dict()
+        calls = None
+        if self.options.llm_budget is not None:
+            budget = LLMBudget.parse(self.options.llm_budget)
+            paid = annotate_usage.get("calls", 0.0)
+            per_call = annotate_usage.get("cost_usd", 0.0) / paid if paid else None
+            calls = budget.calls(corpus.count(), per_call)
+            self.log(f"LLM budget: {budget} = {calls} calls")
+            for summary in steps:
+                summary["cascade"]["budget_calls"] = calls
+            thresholds = self._within_budget(plan, proxy, thresholds, corpus, calls, steps)
         llm = LLMAnswerer(self._annotator())
-        return CascadeAnswerer(proxy, llm, thresholds, self.options.llm_budget)
+        return CascadeAnswerer(proxy, llm, thresholds, calls)
+
+    def _within_budget(
+        self,
+        plan: Plan,
+        proxy: Proxy,
+        thresholds: dict[str, float],
+        corpus: Corpus,
+        calls: int,
+        steps: list[dict[str, Any]],
+    ) -> dict[str, float]:
+        """Thresholds lowered so that the least sure answers of all steps fill the budget,
+        judged by the proxy's answers on a sample of the corpus (the calls cap stays as a
+        guard): otherwise the first batches of the corpus would spend it all."""
+        sample = sample_documents(corpus, BUDGET_SAMPLE, self.options.seed + 3)
+        recorder = UnsureRecorder(proxy, thresholds)
+        PlanExecutor(plan, recorder).run(sample)
+        cut = budget_cut(recorder.unsure, corpus.count() / max(len(sample), 1), calls)
+        if cut is None:
+            return thresholds
+        for summary in steps:
+            summary["cascade"]["budget_cut"] = round(cut, 6)
+        return {instruction: min(value, cut) for instruction, value in thresholds.items()}
 
     def _accelerate(self, proxy: Proxy, plan: Plan, corpus: Corpus) -> dict[str, Any]:
         folder = self.output / ONNX_DIR

@@ -72,6 +72,7 @@ class RunReport:
                 )
             lines.append("")
         lines += self._curve_lines()
+        lines += self._cascade_lines()
         lines += [
             "## Cost and time",
             "",
@@ -101,6 +102,35 @@ class RunReport:
             lines += [f"Documents asked per step: {asked}.", ""]
         lines += ["## Outputs", ""] + [f"- {name}: `{path}`" for name, path in self.outputs.items()]
         return "\n".join(lines) + "\n"
+
+    def _cascade_lines(self) -> list[str]:
+        """What the cascade expected on held-out annotations, beside what it did."""
+        steps = [step for step in self.steps if "cascade" in step]
+        if not steps:
+            return []
+        lines = [
+            "## Cascade",
+            "",
+            "| step | held out | agreement at threshold (95% interval) | certified | "
+            "held-out deferred | deferred to LLM | unsure, over budget |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for step in steps:
+            c = step["cascade"]
+            low, high = c["interval"]
+            lines.append(
+                f"| {step['id']} | {c['held_out']} | {c['estimated_agreement']:.3f} "
+                f"({low:.3f}-{high:.3f}) | {'yes' if c.get('certified') else 'no'} | "
+                f"{c['deferred_share']:.1%} | {c.get('deferred_to_llm', '-')} | "
+                f"{c.get('unsure_over_budget', '-')} |"
+            )
+        budget = steps[0]["cascade"].get("budget_calls")
+        if budget is not None:
+            lines += ["", f"LLM budget: {budget} calls, the least sure answers of all steps first."]
+        note = "Not certified: the held-out annotations cannot show the target is reached"
+        if not all(step["cascade"].get("certified") for step in steps):
+            lines += ["", f"{note}; annotate more for a tighter interval."]
+        return [*lines, ""]
 
     def _curve_lines(self) -> list[str]:
         rounds = [r for r in self.learning_curve if "round" in r]
