@@ -1,0 +1,83 @@
+"""Is the distilled student undertrained? `bench proxy --distil-from mpnet` trains MiniLM on 256
+gold labels plus ~3,700 teacher answers for the schedule's 4 epochs, and every such fit kept its
+last checkpoint (held-out score still rising). Here the teacher is fitted once per seed exactly
+as the benchmark does (its answers cached as JSON beside OUT), then students are trained for
+each given number of optimizer steps and scored on the test split.
+
+Usage: python distil_student_steps.py TASK_DIR SEED OUT.jsonl STEPS [STEPS ...]
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from falconer.bench.tasks import load_task
+from falconer.core.spans import Span
+from falconer.core.tasks import Example, TaskData
+from falconer.proxy import Proxy, TrainConfig
+from falconer.proxy.checks import check_answers
+from falconer.proxy.distillation import taught_tasks
+
+task_dir, seed, out = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+steps_list = [int(s) for s in sys.argv[4:]]
+task = load_task(task_dir)
+annotated, rest = task.sample(256, seed)
+data = task.task_data(annotated)
+texts = [d.text for d in rest][:4000]
+expected = [d.example() for d in task.test]
+cache = out.with_name(f"teacher-{task.name}-seed{seed}.json")
+
+
+def dump(example: Example) -> dict[str, object]:
+    spans = None if example.spans is None else [[s.start, s.end, s.text] for s in example.spans]
+    return {"text": example.text, "label": example.label, "p": example.probability, "spans": spans}
+
+
+def load(row: dict[str, object]) -> Example:
+    spans = row["spans"]
+    return Example(
+        str(row["text"]),
+        label=row["label"],  # type: ignore[arg-type]
+        probability=row["p"],  # type: ignore[arg-type]
+        spans=None if spans is None else tuple(Span(a, b, t) for a, b, t in spans),  # type: ignore[attr-defined]
+    )
+
+
+if cache.is_file():
+    record = json.loads(cache.read_text())
+    taught = TaskData(data.instruction, data.kind, [*data.examples, *map(load, record["answers"])])
+else:
+    started = time.perf_counter()
+    teacher = Proxy.from_pretrained("mpnet", threads=2)
+    teacher.fit([data], config=TrainConfig(seed=seed, threads=2))
+    (taught,), _ = taught_tasks(teacher, [data], texts)
+    teacher_score = check_answers(teacher, task.instruction, task.kind, expected).score(task.metric)
+    added = taught.examples[len(data.examples) :]
+    record = {
+        "teacher_score": teacher_score,
+        "seconds": time.perf_counter() - started,
+        "answers": [dump(e) for e in added],
+    }
+    cache.write_text(json.dumps(record))
+print(f"teacher {record['teacher_score']:.4f}", flush=True)
+for steps in steps_list:
+    started = time.perf_counter()
+    student = Proxy.from_pretrained("default", threads=2)
+    report = student.fit([taught], config=TrainConfig(seed=seed, threads=2, min_steps=steps))
+    seconds = time.perf_counter() - started
+    score = check_answers(student, task.instruction, task.kind, expected).score(task.metric)
+    row = {
+        "task": task.name,
+        "seed": seed,
+        "min_steps": steps,
+        "steps": report.steps,
+        "best_step": report.best_step,
+        "score": round(score, 4),
+        "teacher_score": round(record["teacher_score"], 4),
+        "train_seconds": round(seconds, 1),
+        "history": report.history,
+    }
+    print(json.dumps(row), flush=True)
+    with out.open("a") as sink:
+        sink.write(json.dumps(row) + "\n")
