@@ -59,7 +59,8 @@ def test_mine_plans_annotates_trains_executes_then_apply_reuses_it_without_llm(
     assert any(step["op"] == "get_span" for step in report["plan"]["steps"])
     deferred = [step["cascade"]["deferred_to_llm"] for step in report["steps"]]
     assert sum(deferred) <= 5 and "execute" in report["usage"]
-    assert all(step["cascade"]["budget_calls"] == 5 for step in report["steps"])
+    budget = {"limit": 5, "unit": "calls"}
+    assert all(step["cascade"]["budget"] == budget for step in report["steps"])
     assert "LLM budget: 5 calls" in (run / "report.md").read_text()
     assert report["usage"]["execute"]["calls"] + report["usage"]["execute"]["cache_hits"] >= (
         sum(deferred)

@@ -14,6 +14,7 @@ from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.cascade import (
     EVERYTHING,
     CascadeAnswerer,
+    Deferrals,
     budget_cut,
     choose_threshold,
     wilson,
@@ -47,11 +48,26 @@ def test_a_small_held_out_sample_certifies_nothing_and_defers_everything() -> No
 
 
 def test_the_budget_goes_to_the_least_sure_answers_of_all_steps() -> None:
-    unsure = {"label": [0.51, 0.55, 0.7, 0.9], "span": [0.52, 0.6]}
+    unsure = [0.51, 0.55, 0.7, 0.9, 0.52, 0.6]  # of a label and a span step, in a sample
     # a sample of 1 in 10 corpus documents: 6 unsure answers there are ~60 calls in all
     assert budget_cut(unsure, 10.0, 60) is None
     assert budget_cut(unsure, 10.0, 30) == 0.6  # 0.51, 0.52, 0.55 (x10) fill 30 calls
     assert budget_cut(unsure, 10.0, 0) == 0.51  # nothing is below the least sure
+
+
+def test_a_document_the_llm_answered_once_gets_every_later_step_from_it() -> None:
+    texts = ["a", "b", "c", "d"]
+    per_document = Deferrals(budget=2, per_document=True)
+    assert per_document.choose([0.9, 0.4, 0.6, 0.3], texts, "label", 0.7) == [1, 3]
+    assert per_document.over_budget == {"label": 1}  # "c" was unsure too: no budget left
+    # the span step of b, c, d: b and d are the LLM's already and cost nothing more
+    assert per_document.choose([0.95, 0.95, 0.95], ["b", "c", "d"], "span", 0.7) == [0, 2]
+    assert per_document.spent == 2 and per_document.deferred == {"label": 2, "span": 2}
+
+    per_call = Deferrals(budget=3)
+    assert per_call.choose([0.9, 0.4, 0.6, 0.3], texts, "label", 0.5) == [1, 3]
+    assert per_call.choose([0.95, 0.2], ["b", "c"], "span", 0.5) == [0]  # b first: 1 call left
+    assert per_call.spent == 3 and per_call.over_budget == {"label": 0, "span": 1}
 
 
 def test_wilson_interval_narrows_with_more_evidence() -> None:

@@ -1,6 +1,7 @@
 """The cascade's LLM budget as a user types it: calls (`500`), a share of the corpus's
-documents (`30%`), or dollars (`$2.50`), each turned into a number of calls once the run knows
-its corpus size and what one call of its LLM costs."""
+documents (`30%`), or dollars (`$2.50`). Calls and dollars become a number of calls once the
+run knows what one call of its LLM costs; a share becomes a number of documents the LLM may
+answer (every step of them), the unit the share of deferred documents is measured in."""
 
 from __future__ import annotations
 
@@ -40,8 +41,13 @@ class LLMBudget:
             raise InputError(f"LLM budget {spec!r}: a share of the documents is at most 100%")
         return cls(amount, unit)
 
-    def calls(self, documents: int, usd_per_call: float | None) -> int:
-        """The most LLM calls this budget pays for on a corpus of `documents`."""
+    @property
+    def per_document(self) -> bool:
+        return self.unit == "share"
+
+    def limit(self, documents: int, usd_per_call: float | None) -> int:
+        """The most LLM calls (documents, for a share) this budget pays for on a corpus of
+        `documents`."""
         if self.unit == "calls":
             return int(self.amount)
         if self.unit == "share":

@@ -13,6 +13,7 @@ before execution). When the calls run out, the proxy's answers stand (the report
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -56,58 +57,109 @@ def choose_threshold(
 ) -> Threshold:
     """The lowest threshold (fewest deferrals) whose agreement interval clears `target`;
     deferring everything when none does."""
-    n = len(confidences)
-    pairs = sorted(zip(confidences, agrees, strict=True))
-    candidates = [0.0] + [c for c, _ in pairs] + [math.inf]
-    for value in candidates:
-        deferred = sum(1 for c, _ in pairs if c < value)
-        agreed = deferred + sum(1 for c, a in pairs if c >= value and a)
-        interval = wilson(agreed, n)
-        certified = interval[0] >= target
-        if certified or value == math.inf:
-            cut = EVERYTHING if value == math.inf else value
-            estimate = round(agreed / n if n else 1.0, 4)
-            return Threshold(cut, estimate, interval, deferred / max(n, 1), n, certified)
+    for value in [0.0, *sorted(confidences), EVERYTHING]:
+        threshold = threshold_at(confidences, agrees, value, target)
+        if threshold.certified or value == EVERYTHING:
+            return threshold
     raise AssertionError("unreachable: the last candidate always returns")  # pragma: no cover
 
 
-def budget_cut(unsure: Mapping[str, Sequence[float]], scale: float, calls: int) -> float | None:
-    """The confidence under which the least sure answers of all steps together fill `calls`
-    LLM calls over the corpus, from the unsure answers of a sample of it (`scale`: corpus
-    documents per sample document); None when all of them fit the budget."""
-    pooled = sorted(c for confidences in unsure.values() for c in confidences)
-    if len(pooled) * scale <= calls:
+def threshold_at(
+    confidences: Sequence[float], agrees: Sequence[bool], value: float, target: float
+) -> Threshold:
+    """What deferring every held-out answer under `value` gives: the agreement with the
+    LLM-only answers, its interval, and whether that clears `target`."""
+    n = len(confidences)
+    deferred = sum(1 for c in confidences if c < value)
+    agreed = deferred + sum(1 for c, a in zip(confidences, agrees, strict=True) if c >= value and a)
+    interval = wilson(agreed, n)
+    estimate = round(agreed / n if n else 1.0, 4)
+    return Threshold(value, estimate, interval, deferred / max(n, 1), n, interval[0] >= target)
+
+
+def budget_cut(unsure: Sequence[float], scale: float, budget: int) -> float | None:
+    """The confidence under which the least sure of a sample's `unsure` answers (or
+    documents) fill `budget` over the corpus (`scale`: corpus documents per sample document);
+    None when all of them fit."""
+    pooled = sorted(unsure)
+    if len(pooled) * scale <= budget:
         return None
-    return pooled[int(calls / scale)]
+    return pooled[int(budget / scale)]
+
+
+def text_key(text: str) -> bytes:
+    """A document's identity as the cascade sees it (answerers get texts, not ids)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class UnsureRecorder:
-    """The proxy, noting the confidence of each answer under its step's threshold: run over a
-    sample of the corpus, it shows where a budget would go before any LLM call is made."""
+    """The proxy, noting every answer under its step's threshold: run over a sample of the
+    corpus, it shows where a budget would go before any LLM call is made."""
 
     name = "proxy"
 
     def __init__(self, proxy: Answerer, thresholds: Mapping[str, float]) -> None:
         self.proxy = proxy
         self.thresholds = thresholds
-        self.unsure: dict[str, list[float]] = {}
+        self.answers: list[float] = []  # confidence of each unsure answer
+        self.documents: dict[bytes, float] = {}  # least confidence of each unsure document
 
     def get_label(self, texts: Sequence[str], instruction: str) -> list[LabelResult]:
-        return self._noted(self.proxy.get_label(texts, instruction), instruction)
+        return self._noted(self.proxy.get_label(texts, instruction), texts, instruction)
 
     def get_span(self, texts: Sequence[str], instruction: str) -> list[SpanResult]:
-        return self._noted(self.proxy.get_span(texts, instruction), instruction)
+        return self._noted(self.proxy.get_span(texts, instruction), texts, instruction)
 
-    def _noted(self, results: list[Result], instruction: str) -> list[Result]:
+    def _noted(self, results: list[Result], texts: Sequence[str], instruction: str) -> list[Result]:
         threshold = self.thresholds.get(instruction, 0.0)
-        noted = self.unsure.setdefault(instruction, [])
-        noted += [r.confidence for r in results if r.confidence < threshold]
+        for text, result in zip(texts, results, strict=True):
+            if result.confidence < threshold:
+                self.answers.append(result.confidence)
+                key = text_key(text)
+                self.documents[key] = min(result.confidence, self.documents.get(key, 1.0))
         return results
 
 
+class Deferrals:
+    """Which answers go to the LLM: those under the step's threshold, least sure first, while
+    the budget lasts, and every later step of a document the LLM already answered a step of
+    (its final answer is then the LLM-only one). With `per_document` the budget counts
+    documents handed to the LLM, and their later steps are free; else it counts calls."""
+
+    def __init__(self, budget: int | None = None, per_document: bool = False) -> None:
+        self.budget = budget
+        self.per_document = per_document
+        self.deferred: dict[str, int] = {}  # instruction -> answers the LLM gave
+        self.over_budget: dict[str, int] = {}  # instruction -> unsure answers left to the proxy
+        self.handed: set[bytes] = set()  # documents the LLM has answered a step of
+        self.spent = 0  # calls, or with `per_document` documents
+
+    def choose(
+        self, confidences: Sequence[float], texts: Sequence[str], instruction: str, below: float
+    ) -> list[int]:
+        keys = [text_key(text) for text in texts]
+        handed = [i for i, key in enumerate(keys) if key in self.handed]
+        fresh = [i for i, key in enumerate(keys) if key not in self.handed]
+        unsure = sorted((confidences[i], i) for i in fresh if confidences[i] < below)
+        wanted = len(handed) + len(unsure)
+        if not self.per_document:  # the LLM's documents cost calls too, and come first
+            handed = handed[: self._left(len(handed))]
+            self.spent += len(handed)
+        new = [i for _, i in unsure[: self._left(len(unsure))]]
+        self.spent += len(new)
+        self.handed.update(keys[i] for i in new)
+        chosen = sorted(handed + new)
+        self.deferred[instruction] = self.deferred.get(instruction, 0) + len(chosen)
+        missed = wanted - len(chosen)
+        self.over_budget[instruction] = self.over_budget.get(instruction, 0) + missed
+        return chosen
+
+    def _left(self, wanted: int) -> int:
+        return wanted if self.budget is None else min(wanted, max(self.budget - self.spent, 0))
+
+
 class CascadeAnswerer:
-    """The proxy first; documents it is unsure of (per step threshold) go to the LLM, least
-    sure first, while the call budget lasts."""
+    """The proxy first; what it is unsure of goes to the LLM (see `Deferrals`)."""
 
     name = "proxy"
 
@@ -117,13 +169,28 @@ class CascadeAnswerer:
         llm: LLMAnswerer,
         thresholds: dict[str, float],
         budget: int | None = None,
+        per_document: bool = False,
     ) -> None:
         self.proxy = proxy
         self.llm = llm
         self.thresholds = thresholds
-        self.budget = budget
-        self.deferred: dict[str, int] = {}
-        self.over_budget: dict[str, int] = {}
+        self.deferrals = Deferrals(budget, per_document)
+
+    @property
+    def budget(self) -> int | None:
+        return self.deferrals.budget
+
+    @property
+    def per_document(self) -> bool:
+        return self.deferrals.per_document
+
+    @property
+    def deferred(self) -> dict[str, int]:
+        return self.deferrals.deferred
+
+    @property
+    def over_budget(self) -> dict[str, int]:
+        return self.deferrals.over_budget
 
     def get_label(self, texts: Sequence[str], instruction: str) -> list[LabelResult]:
         results = self.proxy.get_label(texts, instruction)
@@ -141,23 +208,11 @@ class CascadeAnswerer:
         ask: Callable[[Sequence[str], str], list[Result]],
     ) -> list[Result]:
         """`results` with the deferred documents answered by the LLM (and marked so)."""
-        chosen = self._deferred([r.confidence for r in results], instruction)
+        below = self.thresholds.get(instruction, 0.0)
+        confidences = [r.confidence for r in results]
+        chosen = self.deferrals.choose(confidences, texts, instruction, below)
         if chosen:
             answers = ask([texts[i] for i in chosen], instruction)
             for i, answer in zip(chosen, answers, strict=True):
                 results[i] = replace(answer, source=self.llm.name)
         return results
-
-    def _deferred(self, confidences: Sequence[float], instruction: str) -> list[int]:
-        threshold = self.thresholds.get(instruction, 0.0)
-        unsure = sorted((c, i) for i, c in enumerate(confidences) if c < threshold)
-        left = len(unsure) if self.budget is None else max(self.budget - self.calls, 0)
-        chosen = sorted(i for _, i in unsure[:left])
-        self.deferred[instruction] = self.deferred.get(instruction, 0) + len(chosen)
-        missed = len(unsure) - len(chosen)
-        self.over_budget[instruction] = self.over_budget.get(instruction, 0) + missed
-        return chosen
-
-    @property
-    def calls(self) -> int:
-        return sum(self.deferred.values())

@@ -35,7 +35,13 @@ from falconer.engine.acceleration import (
 )
 from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.budget import LLMBudget
-from falconer.engine.cascade import CascadeAnswerer, UnsureRecorder, budget_cut, choose_threshold
+from falconer.engine.cascade import (
+    CascadeAnswerer,
+    UnsureRecorder,
+    budget_cut,
+    choose_threshold,
+    threshold_at,
+)
 from falconer.engine.corpus import Corpus, sample_documents
 from falconer.engine.execution import Execution, ExecutionReport
 from falconer.engine.executor import Answerer, PlanExecutor
@@ -61,7 +67,7 @@ ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
 TRAINING_FILE = "training.json"
 TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
 TEACHER_TRAINING_FILE = "teacher-training.json"
-# corpus documents the proxy answers before a budgeted cascade, to see where the calls go
+# corpus documents the proxy answers before a budgeted cascade, to see where the budget goes
 BUDGET_SAMPLE = 1000
 
 
@@ -481,18 +487,25 @@ class Miner:
             threshold = choose_threshold(check.confidences, check.agrees, target)
             thresholds[step.instruction] = threshold.value
             summary["cascade"] = threshold.to_dict()
-        calls = None
-        if self.options.llm_budget is not None:
-            budget = LLMBudget.parse(self.options.llm_budget)
-            paid = annotate_usage.get("calls", 0.0)
-            per_call = annotate_usage.get("cost_usd", 0.0) / paid if paid else None
-            calls = budget.calls(corpus.count(), per_call)
-            self.log(f"LLM budget: {budget} = {calls} calls")
-            for summary in steps:
-                summary["cascade"]["budget_calls"] = calls
-            thresholds = self._within_budget(plan, proxy, thresholds, corpus, calls, steps)
         llm = LLMAnswerer(self._annotator())
-        return CascadeAnswerer(proxy, llm, thresholds, calls)
+        if self.options.llm_budget is None:
+            return CascadeAnswerer(proxy, llm, thresholds)
+        budget = LLMBudget.parse(self.options.llm_budget)
+        paid = annotate_usage.get("calls", 0.0)
+        per_call = annotate_usage.get("cost_usd", 0.0) / paid if paid else None
+        limit = budget.limit(corpus.count(), per_call)
+        unit = "documents" if budget.per_document else "calls"
+        self.log(f"LLM budget: {budget} = {limit} {unit}")
+        for summary in steps:
+            summary["cascade"]["budget"] = {"limit": limit, "unit": unit}
+        thresholds = self._within_budget(plan, proxy, thresholds, corpus, budget, limit)
+        for step, summary in zip(plan.steps, steps, strict=True):
+            value = thresholds[step.instruction]
+            if value < summary["cascade"]["value"]:  # lowered to what the budget pays for
+                check = checks[step.id]
+                at = threshold_at(check.confidences, check.agrees, value, target)
+                summary["cascade"]["within_budget"] = at.to_dict()
+        return CascadeAnswerer(proxy, llm, thresholds, limit, budget.per_document)
 
     def _within_budget(
         self,
@@ -500,20 +513,19 @@ class Miner:
         proxy: Proxy,
         thresholds: dict[str, float],
         corpus: Corpus,
-        calls: int,
-        steps: list[dict[str, Any]],
+        budget: LLMBudget,
+        limit: int,
     ) -> dict[str, float]:
-        """Thresholds lowered so that the least sure answers of all steps fill the budget,
-        judged by the proxy's answers on a sample of the corpus (the calls cap stays as a
-        guard): otherwise the first batches of the corpus would spend it all."""
+        """Thresholds lowered so that the least sure answers (or documents) of all steps fill
+        the budget, judged by the proxy's answers on a sample of the corpus (the limit stays as
+        a guard): otherwise the first batches of the corpus would spend it all."""
         sample = sample_documents(corpus, BUDGET_SAMPLE, self.options.seed + 3)
         recorder = UnsureRecorder(proxy, thresholds)
         PlanExecutor(plan, recorder).run(sample)
-        cut = budget_cut(recorder.unsure, corpus.count() / max(len(sample), 1), calls)
+        unsure = list(recorder.documents.values()) if budget.per_document else recorder.answers
+        cut = budget_cut(unsure, corpus.count() / max(len(sample), 1), limit)
         if cut is None:
             return thresholds
-        for summary in steps:
-            summary["cascade"]["budget_cut"] = round(cut, 6)
         return {instruction: min(value, cut) for instruction, value in thresholds.items()}
 
     def _accelerate(self, proxy: Proxy, plan: Plan, corpus: Corpus) -> dict[str, Any]:
@@ -557,7 +569,7 @@ class Miner:
             parts["llm"] = self.options.llm
         if isinstance(answerer, CascadeAnswerer):
             parts["thresholds"] = answerer.thresholds
-            parts["budget"] = answerer.budget
+            parts["budget"] = [answerer.budget, answerer.per_document]
         return json.dumps(parts, sort_keys=True)
 
     def _outputs(self, execution: ExecutionReport) -> dict[str, str]:

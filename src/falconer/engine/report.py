@@ -111,25 +111,36 @@ class RunReport:
         lines = [
             "## Cascade",
             "",
-            "| step | held out | agreement at threshold (95% interval) | certified | "
-            "held-out deferred | deferred to LLM | unsure, over budget |",
+            "Estimated on the held-out annotations: agreement with an LLM-only run (95% "
+            "interval) and the share deferred, at the threshold the target asks for and, where "
+            "the budget lowers it, at the one that ran.",
+            "",
+            "| step | held out | at target threshold | certified | within budget | "
+            "deferred to LLM | unsure, over budget |",
             "|---|---|---|---|---|---|---|",
         ]
         for step in steps:
             c = step["cascade"]
-            low, high = c["interval"]
+            within = _estimate(c["within_budget"]) if "within_budget" in c else "-"
             lines.append(
-                f"| {step['id']} | {c['held_out']} | {c['estimated_agreement']:.3f} "
-                f"({low:.3f}-{high:.3f}) | {'yes' if c.get('certified') else 'no'} | "
-                f"{c['deferred_share']:.1%} | {c.get('deferred_to_llm', '-')} | "
-                f"{c.get('unsure_over_budget', '-')} |"
+                f"| {step['id']} | {c['held_out']} | {_estimate(c)} | "
+                f"{'yes' if c.get('certified') else 'no'} | {within} | "
+                f"{c.get('deferred_to_llm', '-')} | {c.get('unsure_over_budget', '-')} |"
             )
-        budget = steps[0]["cascade"].get("budget_calls")
+        budget = steps[0]["cascade"].get("budget")
         if budget is not None:
-            lines += ["", f"LLM budget: {budget} calls, the least sure answers of all steps first."]
-        note = "Not certified: the held-out annotations cannot show the target is reached"
-        if not all(step["cascade"].get("certified") for step in steps):
-            lines += ["", f"{note}; annotate more for a tighter interval."]
+            lines += [
+                "",
+                f"LLM budget: {budget['limit']} {budget['unit']}, the least sure of all steps "
+                "first; a document the LLM answered one step of gets every later step from it.",
+            ]
+        ran = [step["cascade"].get("within_budget", step["cascade"]) for step in steps]
+        if not all(threshold.get("certified") for threshold in ran):
+            lines += [
+                "",
+                "Not certified: the held-out annotations cannot show that the target is "
+                "reached; annotate more for a tighter interval.",
+            ]
         return [*lines, ""]
 
     def _curve_lines(self) -> list[str]:
@@ -165,6 +176,14 @@ def total_usage(reports: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str,
             for name in _USAGE_FIELDS:
                 total[name] += float(usage.get(name, 0))
     return {name: round(value, 6) for name, value in total.items()}
+
+
+def _estimate(threshold: Mapping[str, Any]) -> str:
+    low, high = threshold["interval"]
+    return (
+        f"{threshold['estimated_agreement']:.3f} ({low:.3f}-{high:.3f}), "
+        f"{threshold['deferred_share']:.0%} deferred"
+    )
 
 
 def _served_by(runtime: Mapping[str, Any] | None) -> str:
