@@ -59,9 +59,9 @@ def test_mine_plans_annotates_trains_executes_then_apply_reuses_it_without_llm(
     assert any(step["op"] == "get_span" for step in report["plan"]["steps"])
     deferred = [step["cascade"]["deferred_to_llm"] for step in report["steps"]]
     assert sum(deferred) <= 5 and "execute" in report["usage"]
-    budget = {"limit": 5, "unit": "calls"}
+    budget = {"limit": 5, "unit": "calls", "spent": sum(deferred)}
     assert all(step["cascade"]["budget"] == budget for step in report["steps"])
-    assert "LLM budget: 5 calls" in (run / "report.md").read_text()
+    assert f"LLM budget: 5 calls ({sum(deferred)} spent)" in (run / "report.md").read_text()
     assert report["usage"]["execute"]["calls"] + report["usage"]["execute"]["cache_hits"] >= (
         sum(deferred)
     )

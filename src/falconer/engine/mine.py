@@ -641,6 +641,8 @@ def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str,
     for step, summary in zip(plan.steps, steps, strict=True):
         summary["cascade"]["deferred_to_llm"] = cascade.deferred.get(step.instruction, 0)
         summary["cascade"]["unsure_over_budget"] = cascade.over_budget.get(step.instruction, 0)
+        if "budget" in summary["cascade"]:
+            summary["cascade"]["budget"]["spent"] = cascade.deferrals.spent
 
 
 def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:

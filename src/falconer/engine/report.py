@@ -131,8 +131,9 @@ class RunReport:
         if budget is not None:
             lines += [
                 "",
-                f"LLM budget: {budget['limit']} {budget['unit']}, the least sure of all steps "
-                "first; a document the LLM answered one step of gets every later step from it.",
+                f"LLM budget: {budget['limit']} {budget['unit']} ({budget.get('spent', '-')} "
+                "spent), the least sure of all steps first; a document the LLM answered one "
+                "step of gets every later step from it.",
             ]
         ran = [step["cascade"].get("within_budget", step["cascade"]) for step in steps]
         if not all(threshold.get("certified") for threshold in ran):
