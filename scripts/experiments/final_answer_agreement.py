@@ -11,14 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from falconer.bench.e2e_bench import annotated_ids
+
 run, llm_run, corpus = (Path(a) for a in sys.argv[1:4])
 ids = [json.loads(line)["id"] for line in corpus.read_text().splitlines()]
-annotated = {
-    json.loads(line)["id"]
-    for path in (run / "annotations").glob("*.jsonl")
-    for line in path.read_text().splitlines()
-    if line.strip()
-}
+annotated = annotated_ids(run)
 
 
 def answers(folder: Path) -> dict[str, tuple[tuple[object, ...], ...]]:

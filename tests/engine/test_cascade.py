@@ -96,4 +96,5 @@ def test_the_llm_answers_the_least_sure_documents_within_the_budget(
     alone = small_proxy.get_label([d.text for d in docs], sentiment)
     least_sure = sorted(range(len(docs)), key=lambda i: alone[i].confidence)[:3]
     assert sorted(by_llm) == sorted(docs[i].id for i in least_sure)
-    assert cascade.deferred == {sentiment: 3} and cascade.over_budget == {sentiment: 9}
+    deferrals = cascade.deferrals
+    assert deferrals.deferred == {sentiment: 3} and deferrals.over_budget == {sentiment: 9}

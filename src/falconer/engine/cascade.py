@@ -176,22 +176,6 @@ class CascadeAnswerer:
         self.thresholds = thresholds
         self.deferrals = Deferrals(budget, per_document)
 
-    @property
-    def budget(self) -> int | None:
-        return self.deferrals.budget
-
-    @property
-    def per_document(self) -> bool:
-        return self.deferrals.per_document
-
-    @property
-    def deferred(self) -> dict[str, int]:
-        return self.deferrals.deferred
-
-    @property
-    def over_budget(self) -> dict[str, int]:
-        return self.deferrals.over_budget
-
     def get_label(self, texts: Sequence[str], instruction: str) -> list[LabelResult]:
         results = self.proxy.get_label(texts, instruction)
         return self._with_llm(results, texts, instruction, self.llm.get_label)

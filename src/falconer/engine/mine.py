@@ -141,8 +141,9 @@ class Miner:
             raise InputError("distillation does not combine with active annotation yet")
         if self.options.distil_pool < 1:
             raise InputError(f"distil from at least 1 document, not {self.options.distil_pool}")
-        if self.options.llm_budget is not None:
-            LLMBudget.parse(self.options.llm_budget)  # a typo fails before any LLM call
+        # parsed here so that a typo fails before any LLM call
+        budget = self.options.llm_budget
+        self.budget = None if budget is None else LLMBudget.parse(budget)
 
     def run(
         self,
@@ -488,17 +489,20 @@ class Miner:
             thresholds[step.instruction] = threshold.value
             summary["cascade"] = threshold.to_dict()
         llm = LLMAnswerer(self._annotator())
-        if self.options.llm_budget is None:
+        budget = self.budget
+        if budget is None:
             return CascadeAnswerer(proxy, llm, thresholds)
-        budget = LLMBudget.parse(self.options.llm_budget)
         paid = annotate_usage.get("calls", 0.0)
         per_call = annotate_usage.get("cost_usd", 0.0) / paid if paid else None
-        limit = budget.limit(corpus.count(), per_call)
+        documents = corpus.count()
+        limit = budget.limit(documents, per_call)
         unit = "documents" if budget.per_document else "calls"
         self.log(f"LLM budget: {budget} = {limit} {unit}")
         for summary in steps:
             summary["cascade"]["budget"] = {"limit": limit, "unit": unit}
-        thresholds = self._within_budget(plan, proxy, thresholds, corpus, budget, limit)
+        thresholds = self._within_budget(
+            plan, proxy, thresholds, corpus, documents, limit, budget.per_document
+        )
         for step, summary in zip(plan.steps, steps, strict=True):
             value = thresholds[step.instruction]
             if value < summary["cascade"]["value"]:  # lowered to what the budget pays for
@@ -513,8 +517,9 @@ class Miner:
         proxy: Proxy,
         thresholds: dict[str, float],
         corpus: Corpus,
-        budget: LLMBudget,
+        documents: int,
         limit: int,
+        per_document: bool,
     ) -> dict[str, float]:
         """Thresholds lowered so that the least sure answers (or documents) of all steps fill
         the budget, judged by the proxy's answers on a sample of the corpus (the limit stays as
@@ -522,8 +527,8 @@ class Miner:
         sample = sample_documents(corpus, BUDGET_SAMPLE, self.options.seed + 3)
         recorder = UnsureRecorder(proxy, thresholds)
         PlanExecutor(plan, recorder).run(sample)
-        unsure = list(recorder.documents.values()) if budget.per_document else recorder.answers
-        cut = budget_cut(unsure, corpus.count() / max(len(sample), 1), limit)
+        unsure = list(recorder.documents.values()) if per_document else recorder.answers
+        cut = budget_cut(unsure, documents / max(len(sample), 1), limit)
         if cut is None:
             return thresholds
         return {instruction: min(value, cut) for instruction, value in thresholds.items()}
@@ -569,7 +574,7 @@ class Miner:
             parts["llm"] = self.options.llm
         if isinstance(answerer, CascadeAnswerer):
             parts["thresholds"] = answerer.thresholds
-            parts["budget"] = [answerer.budget, answerer.per_document]
+            parts["budget"] = [answerer.deferrals.budget, answerer.deferrals.per_document]
         return json.dumps(parts, sort_keys=True)
 
     def _outputs(self, execution: ExecutionReport) -> dict[str, str]:
@@ -639,10 +644,11 @@ def _step_summary(step: Step, run: AnnotationRun, check: HeldOutCheck) -> dict[s
 def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str, Any]]) -> None:
     """What the cascade did during execution, beside what it expected on held-out data."""
     for step, summary in zip(plan.steps, steps, strict=True):
-        summary["cascade"]["deferred_to_llm"] = cascade.deferred.get(step.instruction, 0)
-        summary["cascade"]["unsure_over_budget"] = cascade.over_budget.get(step.instruction, 0)
+        deferrals = cascade.deferrals
+        summary["cascade"]["deferred_to_llm"] = deferrals.deferred.get(step.instruction, 0)
+        summary["cascade"]["unsure_over_budget"] = deferrals.over_budget.get(step.instruction, 0)
         if "budget" in summary["cascade"]:
-            summary["cascade"]["budget"]["spent"] = cascade.deferrals.spent
+            summary["cascade"]["budget"]["spent"] = deferrals.spent
 
 
 def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
