@@ -13,9 +13,7 @@ from falconer.engine.corpus import Corpus, sample_documents
 from falconer.engine.mine import TEACHER_DIR, TEACHER_TRAINING_FILE, MineOptions, Miner
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
-from falconer.proxy.config import TrainConfig
-from falconer.proxy.distillation import STUDENT_LABEL_EPOCHS, student_config, taught_tasks
-from falconer.proxy.training import plan_steps
+from falconer.proxy.distillation import taught_tasks
 
 SENTIMENT = "Is this movie review positive?"
 
@@ -81,19 +79,3 @@ def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nob
     training = json.loads((run / "training.json").read_text())["report"]
     teacher = json.loads((run / TEACHER_TRAINING_FILE).read_text())["report"]
     assert training["n_train"] == teacher["n_train"] + 30  # the annotations, and its answers
-    assert training["config"]["min_epochs"] == STUDENT_LABEL_EPOCHS
-    assert teacher["config"]["min_epochs"] == TrainConfig().min_epochs
-
-
-def test_a_student_of_soft_yes_no_targets_trains_twice_the_epochs_and_a_span_student_as_asked(
-    instructions: tuple[str, str],
-) -> None:
-    sentiment, people = instructions
-    label = TaskData(sentiment, "label", [Example("great !", label=True)])
-    span = TaskData(people, "span", [Example("Ann left .", spans=())])
-    config = TrainConfig(min_steps=300)
-
-    assert plan_steps(3400, 1, config) == 4 * 213  # sst2's 3,400 training texts, 16 a batch
-    assert plan_steps(3400, 1, student_config(config, [label, span])) == 8 * 213
-    assert student_config(config, [span]) == config
-    assert plan_steps(800, 1, student_config(config, [label])) == 8 * 50
