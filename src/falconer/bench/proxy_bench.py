@@ -17,7 +17,7 @@ from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import AnswerCheck, check_answers
-from falconer.proxy.distillation import student_config, taught_tasks
+from falconer.proxy.distillation import taught_tasks
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
@@ -117,7 +117,6 @@ class ProxyBench:
         teacher_summary: dict[str, Any] = {}
         if self.distil_from:
             data, teacher_summary = self._teach(self.distil_from, tasks, data, unlabeled, config)
-            config = student_config(config, data)
         proxy = Proxy.from_pretrained(self.backbone, threads=self.threads)
         report = proxy.fit(
             data,

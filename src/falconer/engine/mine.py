@@ -56,7 +56,7 @@ from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import check_answers
-from falconer.proxy.distillation import Lesson, student_config, taught_tasks
+from falconer.proxy.distillation import Lesson, taught_tasks
 from falconer.proxy.runtimes import RuntimeSpec
 
 Log = Callable[[str], None]
@@ -451,8 +451,6 @@ class Miner:
         folder = self.output / (TEACHER_DIR if teacher else PROXY_DIR)
         record = self.output / (TEACHER_TRAINING_FILE if teacher else TRAINING_FILE)
         config = self._train_config()
-        if self.options.distil_from and not teacher:
-            config = student_config(config, tasks)
         unannotated = unannotated or {}
         fingerprint = _fingerprint(backbone, config.to_dict(), tasks, unannotated)
         if (folder / "proxy.json").is_file() and _recorded_fingerprint(record) == fingerprint:

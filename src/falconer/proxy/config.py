@@ -43,8 +43,6 @@ class TrainConfig:
     head_learning_rate: float = 1e-3
     batch_size: int = 16
     min_steps: int = 300
-    # at least this many passes over the training windows (see training.plan_steps)
-    min_epochs: int = 4
     max_epochs: int | None = None
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01

@@ -8,11 +8,6 @@ quality at MiniLM's speed: 0.841 on those reviews when MPNet answered 4,000 othe
 train texts), 0.850 when it answered those very reviews (scripts/experiments/distil_sst2.py).
 The teacher has to answer thousands: taught on 286 of the reviews, MiniLM scored 0.762 on
 the other 286.
-
-A student learning yes/no answers trains twice the usual epochs: the teacher's P(yes) are
-soft targets, whose gradients are small, and 4 epochs left it short (sst2, oracle N=256, seed 1,
-3,400 training texts: 852 steps 0.836, 1,700 steps 0.849, held-out score still rising;
-scripts/experiments/distil_student_steps.py, results/proxy/distil-student-steps-sst2.jsonl).
 """
 
 from __future__ import annotations
@@ -22,12 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from falconer.core.tasks import Example, TaskData
-from falconer.proxy.config import TrainConfig
 from falconer.proxy.proxy import Proxy
 from falconer.proxy.training import Progress
 
 CHUNK = 256  # texts per call to the teacher, so the progress bar moves
-STUDENT_LABEL_EPOCHS = 8  # passes of a student that learns any yes/no step (module docstring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +55,6 @@ def taught_tasks(
         taught.append(replace(task, examples=[*task.examples, *examples]))
         lessons.append(_lesson(task, examples))
     return taught, lessons
-
-
-def student_config(config: TrainConfig, tasks: Sequence[TaskData]) -> TrainConfig:
-    """How the proxy taught by `taught_tasks` trains: as `config`, with more epochs when it
-    learns the teacher's soft yes/no targets. Span-only students keep `config` (measured at 4
-    epochs: conll-persons 0.899, ncbi-diseases 0.725)."""
-    if not any(task.kind == "label" for task in tasks):
-        return config
-    return replace(config, min_epochs=max(config.min_epochs, STUDENT_LABEL_EPOCHS))
 
 
 def _teacher_examples(

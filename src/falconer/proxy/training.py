@@ -108,9 +108,9 @@ def default_learning_rate(
 def plan_steps(n_windows: int, n_tasks: int, config: TrainConfig) -> int:
     """At least `min_steps` per task: one model for five instructions gets the updates five
     single-task models would (measured: with 300 steps shared by five tasks, each lost 3-10
-    points against its single-task model); at least `min_epochs` passes over the data."""
+    points against its single-task model)."""
     steps_per_epoch = math.ceil(n_windows / config.batch_size)
-    steps = max(config.min_steps * max(n_tasks, 1), config.min_epochs * steps_per_epoch)
+    steps = max(config.min_steps * max(n_tasks, 1), 4 * steps_per_epoch)
     if config.max_epochs is not None:
         steps = min(steps, config.max_epochs * steps_per_epoch)
     return max(steps, 1)
