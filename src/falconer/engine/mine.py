@@ -643,8 +643,8 @@ def _step_summary(step: Step, run: AnnotationRun, check: HeldOutCheck) -> dict[s
 
 def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str, Any]]) -> None:
     """What the cascade did during execution, beside what it expected on held-out data."""
+    deferrals = cascade.deferrals
     for step, summary in zip(plan.steps, steps, strict=True):
-        deferrals = cascade.deferrals
         summary["cascade"]["deferred_to_llm"] = deferrals.deferred.get(step.instruction, 0)
         summary["cascade"]["unsure_over_budget"] = deferrals.over_budget.get(step.instruction, 0)
         if "budget" in summary["cascade"]:
