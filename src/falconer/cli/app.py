@@ -10,6 +10,7 @@ from falconer.cli.bench import bench_app
 from falconer.cli.demo import demo
 from falconer.cli.mine import apply, mine
 from falconer.cli.plan import plan
+from falconer.core.errors import FalconerError
 
 app = typer.Typer(
     name="falconer",
@@ -43,4 +44,10 @@ def _root(
 
 
 def main() -> None:
-    app()
+    """The console script. A bad input that a command does not report itself (a task folder of
+    the wrong kind, say) ends in one line on stderr and exit status 2, not a traceback."""
+    try:
+        app()
+    except FalconerError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
