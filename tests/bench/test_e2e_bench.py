@@ -26,6 +26,7 @@ from falconer.annotator.records import (
 from falconer.bench.e2e_bench import E2EBench, E2EOptions, annotated_ids
 from falconer.bench.e2e_report import write_report
 from falconer.cli.app import app
+from falconer.core.errors import InputError
 
 pytestmark = pytest.mark.slow
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -85,6 +86,31 @@ def test_e2e_runs_llm_only_and_falconer_scores_both_and_writes_a_report(
     images = re.findall(r"src='data:image/png;base64,([^']+)'", page)
     assert len(images) == 3 and all(base64.b64decode(i).startswith(PNG) for i in images)
     assert "sst2-positive" in report.with_suffix(".md").read_text()
+
+
+def test_e2e_can_annotate_actively_and_records_the_learning_curve(
+    bench_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "e2e.json"
+    args = ["bench", "e2e", "--task", str(bench_dir / "tasks" / "sst2-positive")]
+    args += ["--active", "--annotate", "12", "--active-start", "8", "--active-step", "4"]
+    args += ["--max-docs", "20", "--min-steps", "10", "--threads", "2", "--runtime", "torch"]
+    args += ["--reference-plan", "--workdir", str(tmp_path / "runs"), "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (task,) = json.loads(out.read_text())["tasks"]
+    (run,) = task["falconer"]
+    assert task["active"] is True
+    rounds = [r for r in run["run"]["learning_curve"] if "round" in r]
+    assert [sum(r["annotated"].values()) for r in rounds] == [8, 12]
+    # the random first round, then 4 chosen by unsureness: 12 of the 20 documents asked about
+    assert run["unannotated"]["documents"] == 8
+    assert run["run"]["usage"]["annotate"]["calls"] >= 12
+
+
+def test_active_annotation_is_refused_with_the_oracle_annotator(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="active annotation asks the LLM"):
+        E2EBench(tmp_path, E2EOptions(annotator="oracle", active=True))
 
 
 def _browser() -> str:

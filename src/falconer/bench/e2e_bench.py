@@ -48,6 +48,11 @@ class E2EOptions:
     runtime: str = "auto"  # what runs (b)'s proxy in the execute stage (checked first)
     backbone: str = "default"  # what (b)'s proxy starts from
     distil_from: str | None = None  # a larger backbone teaching it (see proxy.distillation)
+    # (b) annotates actively (see annotator.active): a random first round, then the documents
+    # its proxy is least sure of, up to the annotation size per step
+    active: bool = False
+    active_start: int = 48
+    active_step: int = 32
 
 
 def task_plan(meta: dict[str, Any]) -> Plan:
@@ -70,6 +75,8 @@ class E2EBench:
     ) -> None:
         if options.annotator not in ("llm", "oracle"):
             raise InputError(f"annotator must be 'llm' or 'oracle', not {options.annotator!r}")
+        if options.active and options.annotator == "oracle":
+            raise InputError("active annotation asks the LLM; the oracle's labels are given")
         self.workdir = workdir
         self.options = options
         self.log = log
@@ -121,6 +128,7 @@ class E2EBench:
             "annotator": self.options.annotator,
             "llm": self.options.llm,
             "backbone": self.options.backbone,
+            "active": self.options.active,
             **({"distil_from": self.options.distil_from} if self.options.distil_from else {}),
             "llm_only": {"score": compare(ids, baseline, gold), "run": _summary(llm_only)},
             "falconer": runs,
@@ -157,6 +165,9 @@ class E2EBench:
             runtime=self.options.runtime,
             backbone=self.options.backbone,
             distil_from=self.options.distil_from,
+            active=self.options.active,
+            active_start=self.options.active_start,
+            active_step=self.options.active_step,
         )
         return Miner(folder, options, self.log, self.progress)
 
@@ -209,6 +220,7 @@ def _summary(report: RunReport) -> dict[str, Any]:
         "runtime": report.execute.get("runtime"),
         "steps": report.steps,
         "outputs": report.outputs,
+        **({"learning_curve": report.learning_curve} if report.learning_curve else {}),
     }
 
 

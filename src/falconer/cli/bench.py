@@ -25,6 +25,9 @@ from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
 from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
 from falconer.cli.options import (
+    ACTIVE,
+    ACTIVE_START,
+    ACTIVE_STEP,
     BACKBONE,
     DISTIL_FROM,
     JSON_OUT,
@@ -351,6 +354,9 @@ def bench_e2e_command(
     runtime: str = RUNTIME,
     backbone: str = BACKBONE,
     distil_from: str | None = DISTIL_FROM,
+    active: bool = ACTIVE,
+    active_start: int = ACTIVE_START,
+    active_step: int = ACTIVE_STEP,
 ) -> None:
     """LLM-only against Falconer (plan, annotate, train, execute) on each task's test
     documents: scores against gold, agreement, calls, tokens, $, seconds, docs/s, and both
@@ -367,6 +373,9 @@ def bench_e2e_command(
         runtime=runtime,
         backbone=backbone,
         distil_from=distil_from,
+        active=active,
+        active_start=active_start,
+        active_step=active_step,
     )
     machine = (
         f"{platform.platform()}, {os.cpu_count()} CPUs, {threads or 2} threads; "

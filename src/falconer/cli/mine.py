@@ -9,6 +9,9 @@ import typer
 from rich.console import Console
 
 from falconer.cli.options import (
+    ACTIVE,
+    ACTIVE_START,
+    ACTIVE_STEP,
     BACKBONE,
     DISTIL_FROM,
     DISTIL_POOL,
@@ -119,14 +122,9 @@ def mine(
         "documents (30%) or dollars ($2.50, priced like the annotation calls). The least sure "
         "answers of all steps go first.",
     ),
-    active: bool = typer.Option(
-        False,
-        "--active",
-        help="Active annotation: after a random first round, annotate where the proxy is "
-        "least sure, until --annotate per step or a plateau of held-out agreement.",
-    ),
-    active_start: int = typer.Option(48, "--active-start", min=8, help="First, random round."),
-    active_step: int = typer.Option(32, "--active-step", min=1, help="Documents per round after."),
+    active: bool = ACTIVE,
+    active_start: int = ACTIVE_START,
+    active_step: int = ACTIVE_STEP,
 ) -> None:
     """Plan INSTRUCTION, annotate a sample of the corpus for every step with the LLM, train one
     proxy, run it over the whole corpus, and write results and a report to the run folder.

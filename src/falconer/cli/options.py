@@ -59,3 +59,11 @@ DISTIL_FROM = typer.Option(
 DISTIL_POOL = typer.Option(
     4000, "--distil-pool", min=1, help="Most unannotated documents the teacher answers."
 )
+ACTIVE = typer.Option(
+    False,
+    "--active",
+    help="Active annotation: after a random first round, annotate where the proxy is least "
+    "sure, until --annotate per step or a plateau of held-out agreement.",
+)
+ACTIVE_START = typer.Option(48, "--active-start", min=8, help="First, random round.")
+ACTIVE_STEP = typer.Option(32, "--active-step", min=1, help="Documents per round after.")
