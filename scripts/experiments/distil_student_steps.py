@@ -4,7 +4,11 @@ last checkpoint (held-out score still rising). Here the teacher is fitted once p
 as the benchmark does (its answers cached as JSON beside OUT), then students are trained for
 each given number of optimizer steps and scored on the test split.
 
-Usage: python distil_student_steps.py TASK_DIR SEED OUT.jsonl STEPS [STEPS ...]
+A run may also change what the student learns from (STEPS:VARIANT): `hard` (the teacher's
+answers as 0/1, not its P(yes)), `gold3` (the gold examples three times over), `confident`
+(only the teacher's answers with |P(yes) - 0.5| >= 0.3). Label tasks only.
+
+Usage: python distil_student_steps.py TASK_DIR SEED OUT.jsonl STEPS[:VARIANT] [...]
 """
 
 import json
@@ -20,7 +24,7 @@ from falconer.proxy.checks import check_answers
 from falconer.proxy.distillation import taught_tasks
 
 task_dir, seed, out = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
-steps_list = [int(s) for s in sys.argv[4:]]
+runs = [(int(a.split(":")[0]), [*a.split(":"), "soft"][1]) for a in sys.argv[4:]]
 task = load_task(task_dir)
 annotated, rest = task.sample(256, seed)
 data = task.task_data(annotated)
@@ -61,16 +65,34 @@ else:
     }
     cache.write_text(json.dumps(record))
 print(f"teacher {record['teacher_score']:.4f}", flush=True)
-for steps in steps_list:
+
+
+def variant_of(taught: TaskData, variant: str) -> TaskData:
+    gold, answers = list(data.examples), taught.examples[len(data.examples) :]
+    if variant == "hard":
+        answers = [Example(e.text, label=bool(e.probability >= 0.5)) for e in answers]  # type: ignore[operator]
+    elif variant == "gold3":
+        gold = gold * 3
+    elif variant == "confident":
+        answers = [e for e in answers if abs(e.probability - 0.5) >= 0.3]  # type: ignore[operator]
+    elif variant != "soft":
+        raise SystemExit(f"unknown variant {variant!r}")
+    return TaskData(taught.instruction, taught.kind, [*gold, *answers])
+
+
+for steps, variant in runs:
     started = time.perf_counter()
     student = Proxy.from_pretrained("default", threads=2)
-    report = student.fit([taught], config=TrainConfig(seed=seed, threads=2, min_steps=steps))
+    lesson = variant_of(taught, variant)
+    report = student.fit([lesson], config=TrainConfig(seed=seed, threads=2, min_steps=steps))
     seconds = time.perf_counter() - started
     score = check_answers(student, task.instruction, task.kind, expected).score(task.metric)
     row = {
         "task": task.name,
         "seed": seed,
         "min_steps": steps,
+        "variant": variant,
+        "examples": len(lesson.examples),
         "steps": report.steps,
         "best_step": report.best_step,
         "score": round(score, 4),
