@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from falconer.cli.app import app
+
 
 def test_a_pipeline_task_given_to_bench_inference_is_one_error_line_not_a_traceback(
     bench_dir: Path, tmp_path: Path
@@ -17,3 +21,21 @@ def test_a_pipeline_task_given_to_bench_inference_is_one_error_line_not_a_traceb
     assert finished.returncode == 2
     assert "error:" in finished.stderr and "is not a single primitive" in finished.stderr
     assert "Traceback" not in finished.stderr + finished.stdout
+
+
+def test_every_command_reports_a_missing_file_in_one_line_with_exit_status_2(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-corpus.jsonl"
+    result = CliRunner().invoke(app, ["annotate", str(missing), "-i", "Is it about music?"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and missing.name in lines[0]
+
+
+def test_a_folder_that_is_no_run_is_reported_not_raised(bench_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text("{}")
+    task = bench_dir / "tasks" / "sst2-positive"
+    result = CliRunner().invoke(app, ["bench", "score", str(tmp_path), "--task", str(task)])
+    assert result.exit_code == 2
+    assert "error:" in result.output and "not a Falconer run or task" in result.output

@@ -52,18 +52,14 @@ def annotate(
     seed: int = typer.Option(0),
 ) -> None:
     """Annotate N documents of CORPUS for one instruction and save them with provenance."""
-    try:
-        if kind not in KINDS or sampler not in SAMPLERS:
-            raise FalconerError(f"--kind must be one of {KINDS}, --sampler one of {SAMPLERS}")
-        with corpus.open(encoding="utf-8") as lines:
-            docs = [Document(i, t) for i, t in read_documents(lines)]
-        chosen = choose(docs, n, sampler=sampler, seed=seed)  # type: ignore[arg-type]
-        client = _client(llm, no_cache, threads, slots, timeout)
-        annotator = Annotator(client, verify_spans=check_spans)
-        run = asyncio.run(annotator.annotate(instruction, kind, chosen))  # type: ignore[arg-type]
-    except FalconerError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+    if kind not in KINDS or sampler not in SAMPLERS:
+        raise FalconerError(f"--kind must be one of {KINDS}, --sampler one of {SAMPLERS}")
+    with corpus.open(encoding="utf-8") as lines:
+        docs = [Document(i, t) for i, t in read_documents(lines)]
+    chosen = choose(docs, n, sampler=sampler, seed=seed)  # type: ignore[arg-type]
+    client = _client(llm, no_cache, threads, slots, timeout)
+    annotator = Annotator(client, verify_spans=check_spans)
+    run = asyncio.run(annotator.annotate(instruction, kind, chosen))  # type: ignore[arg-type]
     save_run(run, out)
     _print(run.summary())
     done, failed = len(run.annotations), len(run.failures)
@@ -86,21 +82,17 @@ def bench_annotator(
     """The annotator's quality against gold on N documents, with calls, tokens and speed."""
     from falconer.bench.annotator_bench import bench_annotator as run_bench
 
-    try:
-        result = run_bench(
-            task,
-            llm,
-            n=n,
-            split=split,
-            seed=seed,
-            use_cache=not no_cache,
-            threads=threads,
-            slots=slots,
-            verify_spans=check_spans,
-        )
-    except FalconerError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+    result = run_bench(
+        task,
+        llm,
+        n=n,
+        split=split,
+        seed=seed,
+        use_cache=not no_cache,
+        threads=threads,
+        slots=slots,
+        verify_spans=check_spans,
+    )
     _print(result)
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2) + "\n")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from falconer import __version__
 from falconer.cli.annotate import annotate, bench_annotator
@@ -11,8 +14,25 @@ from falconer.cli.demo import demo
 from falconer.cli.mine import apply, mine
 from falconer.cli.plan import plan
 from falconer.core.errors import FalconerError
+from falconer.llm.structured import InvalidOutputError
+
+
+class _ReportingGroup(TyperGroup):
+    """The root command group. A bad input any command meets (a missing file, a task folder of
+    the wrong kind, an LLM that never gave a valid answer) ends in one line on stderr and exit
+    status 2, not a traceback. Handled here, not in `main`, so `CliRunner` tests see what users
+    see, and no command repeats it."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer's own click
+        try:
+            return super().invoke(ctx)
+        except (FalconerError, InvalidOutputError, FileNotFoundError, PermissionError) as error:
+            typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(
+    cls=_ReportingGroup,
     name="falconer",
     help="Instruction-driven knowledge mining: an LLM plans and annotates, "
     "a small proxy reads the corpus.",
@@ -44,10 +64,5 @@ def _root(
 
 
 def main() -> None:
-    """The console script. A bad input that a command does not report itself (a task folder of
-    the wrong kind, say) ends in one line on stderr and exit status 2, not a traceback."""
-    try:
-        app()
-    except FalconerError as error:
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-        raise SystemExit(2) from None
+    """The console script."""
+    app()

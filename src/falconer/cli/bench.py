@@ -39,7 +39,7 @@ from falconer.cli.options import (
     SEED,
 )
 from falconer.cli.progress import training_progress
-from falconer.core.errors import FalconerError, InputError
+from falconer.core.errors import InputError
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
@@ -382,16 +382,12 @@ def bench_e2e_command(
         f"{datetime.now(UTC):%Y-%m-%d}; LLM {llm}; annotator {annotator}"
     )
     results = []
-    try:
-        with training_progress(console) as progress:
-            bench = E2EBench(workdir, options, log=console.print, progress=progress)
-            for folder in task:
-                results.append(bench.run(folder, annotate))
-                if json_out:
-                    _write_e2e(json_out, machine, results)
-    except FalconerError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+    with training_progress(console) as progress:
+        bench = E2EBench(workdir, options, log=console.print, progress=progress)
+        for folder in task:
+            results.append(bench.run(folder, annotate))
+            if json_out:
+                _write_e2e(json_out, machine, results)
     typer.echo(summary_markdown(results, machine))
     if report:
         markdown = write_report(results, report, machine)
@@ -448,7 +444,6 @@ def bench_score_command(
         scores = {"gold": compare(ids, answers, gold)}
         if against is not None:
             scores["agreement"] = compare(ids, answers, run_folder_answers(against, kind))
-    except (FalconerError, OSError, KeyError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+    except KeyError as error:
+        raise InputError(f"{run_dir} or {task} lacks {error}: not a Falconer run or task") from None
     typer.echo(json.dumps(scores, indent=2))

@@ -9,7 +9,6 @@ from rich.console import Console
 
 from falconer.cli.progress import training_progress
 from falconer.cli.report import print_report
-from falconer.core.errors import FalconerError
 from falconer.engine.demo import run_demo
 from falconer.engine.mine import MineOptions
 
@@ -31,10 +30,6 @@ def demo(
     options = MineOptions(
         llm=llm, n_annotate=annotate, threads=threads, use_cache=not no_cache, seed=seed
     )
-    try:
-        with training_progress(console) as progress:
-            report = run_demo(output, options, log=console.print, progress=progress)
-    except FalconerError as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
+    with training_progress(console) as progress:
+        report = run_demo(output, options, log=console.print, progress=progress)
     print_report(console, report)

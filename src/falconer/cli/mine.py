@@ -25,13 +25,11 @@ from falconer.cli.options import (
 )
 from falconer.cli.progress import training_progress
 from falconer.cli.report import print_report
-from falconer.core.errors import FalconerError
 from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
 from falconer.engine.mine import MineOptions, Miner, apply_run
 from falconer.engine.ray_engine import RayOptions
 from falconer.engine.report import RunReport
 from falconer.engine.sinks import FORMATS
-from falconer.llm.structured import InvalidOutputError
 from falconer.plan.schema import Plan
 
 console = Console(stderr=True)
@@ -207,9 +205,6 @@ def apply(
 def _guarded(job: Callable[[], RunReport]) -> RunReport:
     try:
         return job()
-    except (FalconerError, InvalidOutputError) as error:
-        console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         console.print(f"[yellow]{RESUME_HINT}[/yellow]")
         raise typer.Exit(130) from None

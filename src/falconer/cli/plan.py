@@ -8,11 +8,9 @@ import typer
 from rich.console import Console
 
 from falconer.cli.options import LLM, LLM_THREADS, NO_CACHE
-from falconer.core.errors import FalconerError
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
-from falconer.llm.structured import InvalidOutputError
 from falconer.planner import Planner
 
 console = Console(stderr=True)
@@ -31,13 +29,9 @@ def plan(
     """Turn INSTRUCTION into a validated plan of get_label / get_span steps and print it."""
     if output_format not in ("yaml", "json"):
         raise typer.BadParameter("yaml or json", param_hint="--format")
-    try:
-        backend = create_backend(llm, threads=threads)
-        cache = None if no_cache else ResponseCache(default_cache_path())
-        result = Planner(LLMClient(backend, cache=cache)).plan_sync(instruction, example, field)
-    except (FalconerError, InvalidOutputError) as error:
-        console.print(f"[red]error:[/red] no valid plan: {error}")
-        raise typer.Exit(2) from None
+    backend = create_backend(llm, threads=threads)
+    cache = None if no_cache else ResponseCache(default_cache_path())
+    result = Planner(LLMClient(backend, cache=cache)).plan_sync(instruction, example, field)
     if result.note:
         console.print(f"[yellow]note:[/yellow] {result.note}")
     text = result.plan.to_yaml() if output_format == "yaml" else result.plan.to_json()
