@@ -14,7 +14,7 @@ from falconer.core.tasks import Example, TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.config import ProxyConfig
 from falconer.proxy.contrastive import Pair, embed_windows, label_pairs, make_pairs, warm_up
-from falconer.proxy.encoding import Window
+from falconer.proxy.encoding import Window, encode
 
 SENTIMENT = "Is this movie review positive?"
 
@@ -42,20 +42,20 @@ def test_no_pairs_when_an_answer_has_fewer_than_two_texts() -> None:
 
 
 def _similarity_gap(proxy: Proxy, positives: list[str], negatives: list[str]) -> float:
-    """Mean cosine of same-answer pairs minus that of different-answer pairs."""
-    examples = [Example(t, label=True) for t in positives] + [
-        Example(t, label=False) for t in negatives
-    ]
-    tokenizer = proxy.tokenizer
-    pairs = label_pairs(tokenizer, SENTIMENT, examples, ProxyConfig(), 6, random.Random(1))
+    """Mean cosine of all same-answer pairs minus that of all different-answer pairs."""
+    texts = positives + negatives
+    config = ProxyConfig()
+    encoded = encode(
+        proxy.tokenizer, [SENTIMENT] * len(texts), texts, config.max_length, config.stride
+    )
+    windows = [encoded.windows[doc.windows[0]] for doc in encoded.docs]
     with torch.inference_mode():
-        cosines = {True: [], False: []}  # type: dict[bool, list[float]]
-        for pair in pairs:
-            first, second = embed_windows(
-                proxy.model, [pair.first, pair.second], tokenizer.pad_token_id
-            )
-            cosines[pair.same].append(float((first * second).sum()))
-    return sum(cosines[True]) / len(cosines[True]) - sum(cosines[False]) / len(cosines[False])
+        embeddings = embed_windows(proxy.model, windows, proxy.tokenizer.pad_token_id)
+    cosines = embeddings @ embeddings.T
+    answers = torch.tensor([True] * len(positives) + [False] * len(negatives))
+    same = answers[:, None] == answers[None, :]
+    others = ~torch.eye(len(texts), dtype=torch.bool)
+    return float(cosines[same & others].mean() - cosines[~same].mean())
 
 
 @pytest.mark.slow
@@ -69,8 +69,8 @@ def test_warm_up_separates_unseen_reviews_by_sentiment(bench_dir: Path) -> None:
     examples = [Example(t, label=True) for t in positives[:48]] + [
         Example(t, label=False) for t in negatives[:48]
     ]
-    pairs = label_pairs(proxy.tokenizer, SENTIMENT, examples, ProxyConfig(), 8, random.Random(0))
-    assert all(isinstance(p, Pair) for p in pairs) and len(pairs) == 96 * 8 * 2
+    pairs = label_pairs(proxy.tokenizer, SENTIMENT, examples, ProxyConfig(), 4, random.Random(0))
+    assert all(isinstance(p, Pair) for p in pairs) and len(pairs) == 96 * 4 * 2
     steps = warm_up(proxy.model, pairs, proxy.tokenizer.pad_token_id, 1e-4)
     assert steps == len(pairs) // 16
 
