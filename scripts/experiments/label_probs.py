@@ -7,27 +7,23 @@ Usage: python label_probs.py TASK_DIR SPLIT N OUT.json [TEMPLATE.txt]
 """
 
 import json
-import random
 import sys
 from pathlib import Path
 
+from _embedded import cached_client
+
 from falconer.annotator.annotator import Annotator
+from falconer.bench.annotator_bench import sample_documents
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
-from falconer.llm.cache import ResponseCache, default_cache_path
-from falconer.llm.client import LLMClient
-from falconer.llm.registry import create_backend
 
 CONTENT_FREE = ("N/A", " ", "[MASK]", "text", "...")
 
 task_dir, split, n, out = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 templates = {"label": sys.argv[5]} if len(sys.argv) > 5 else None
 task = load_task(task_dir)
-pool = list(task.test if split == "test" else task.train)
-docs = random.Random(0).sample(pool, min(n, len(pool)))
-client = LLMClient(
-    create_backend("embedded", threads=2, slots=2), cache=ResponseCache(default_cache_path())
-)
+docs = sample_documents(task, split, n, seed=0)
+client = cached_client()
 annotator = Annotator(client, templates=templates)
 free = [Document(f"cf{i}", text) for i, text in enumerate(CONTENT_FREE)]
 content_free = {

@@ -14,20 +14,18 @@ import json
 import sys
 from pathlib import Path
 
+from _embedded import cached_client
+
 from falconer.annotator.annotator import Annotator
 from falconer.bench.annotator_bench import sample_documents, score
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
-from falconer.llm.cache import ResponseCache, default_cache_path
-from falconer.llm.client import LLMClient
-from falconer.llm.registry import create_backend
 
 task_dir, split, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 templates = {"span": sys.argv[5]} if len(sys.argv) > 5 else None
 task = load_task(task_dir)
 docs = sample_documents(task, split, n, seed=0)
-cache = ResponseCache(default_cache_path())
-client = LLMClient(create_backend("embedded", threads=2, slots=2), cache=cache)
+client = cached_client()
 run = Annotator(client, templates=templates).annotate_sync(
     task.instruction, task.kind, [Document(d.id, d.text) for d in docs]
 )
@@ -56,7 +54,6 @@ with out.open("w") as sink:
             "dropped": lost,
         }
         sink.write(json.dumps(row) + "\n")
-cache.close()
 print(json.dumps(score("span", docs, run)))
 print("wrong:", wrong.most_common(40))
 print("missed:", missed.most_common(40))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.grounding import locate
+from falconer.bench.annotator_bench import sample_documents
 from falconer.bench.tasks import load_task
 from falconer.llm.registry import create_backend
 
@@ -32,8 +32,7 @@ THRESHOLDS = (-0.05, -0.1, -0.2, -0.3, -0.5, -0.7, -1.0, -1.5)
 
 def collect(task_dir: Path, split: str, n: int, out: Path) -> None:
     task = load_task(task_dir)
-    pool = list(task.test if split == "test" else task.train)
-    docs = random.Random(0).sample(pool, min(n, len(pool)))  # as `bench annotator` samples
+    docs = sample_documents(task, split, n, seed=0)  # as `bench annotator` samples
     backend = create_backend("embedded", threads=2, slots=2)
     annotator = Annotator(None, templates={}, concurrency=2)  # type: ignore[arg-type]
     gate = asyncio.Semaphore(2)

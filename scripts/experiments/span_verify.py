@@ -6,27 +6,23 @@ Usage: python span_verify.py TASK_DIR SPLIT N VERIFY_TEMPLATE OUT.json
 
 import asyncio
 import json
-import random
 import sys
 from pathlib import Path
 from typing import Any
 
+from _embedded import cached_client
+
 from falconer.annotator.annotator import Annotator, parse_label
+from falconer.bench.annotator_bench import sample_documents
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
 from falconer.core.spans import Span
-from falconer.llm.cache import ResponseCache, default_cache_path
-from falconer.llm.client import LLMClient
-from falconer.llm.registry import create_backend
 
 task_dir, split, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 verify, out = sys.argv[4], Path(sys.argv[5])
 task = load_task(task_dir)
-pool = list(task.test if split == "test" else task.train)
-docs = random.Random(0).sample(pool, min(n, len(pool)))
-client = LLMClient(
-    create_backend("embedded", threads=2, slots=2), cache=ResponseCache(default_cache_path())
-)
+docs = sample_documents(task, split, n, seed=0)
+client = cached_client()
 annotator = Annotator(client, templates={"verify": verify})
 run = annotator.annotate_sync(task.instruction, "span", [Document(d.id, d.text) for d in docs])
 gold = {d.id: {(s.start, s.end) for s in (d.spans or ())} for d in docs}
