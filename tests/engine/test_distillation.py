@@ -28,7 +28,7 @@ def test_the_teacher_answers_become_training_examples_and_the_held_out_slice_sta
         TaskData(sentiment, "label", [Example("great !", label=True)], dev),
         TaskData(people, "span", [Example("Ann left .", spans=())]),
     ]
-    taught, lessons = taught_tasks(small_proxy, tasks, texts, sure_margin=0.0)
+    taught, lessons = taught_tasks(small_proxy, tasks, texts)
 
     labels = small_proxy.get_label(texts, sentiment)
     assert [(e.text, e.label, e.probability) for e in taught[0].examples[1:]] == [
@@ -39,19 +39,6 @@ def test_the_teacher_answers_become_training_examples_and_the_held_out_slice_sta
     assert [e.spans for e in taught[1].examples[1:]] == [r.spans for r in spans]
     assert lessons[0].taught == 3 and lessons[0].yes_share == sum(r.value for r in labels) / 3
     assert lessons[1].with_spans == sum(bool(r.spans) for r in spans)
-
-
-def test_only_the_teacher_s_sure_yes_no_answers_are_taught(
-    small_proxy: Proxy, bench_dir: Path
-) -> None:
-    texts = [d.text for d in load_task(bench_dir / "tasks" / "sst2-positive").test[:60]]
-    task = TaskData(SENTIMENT, "label", [Example("great !", label=True)])
-    probabilities = [r.probability for r in small_proxy.get_label(texts, SENTIMENT)]
-    margin = sorted(abs(p - 0.5) for p in probabilities)[30]  # half of them are unsure
-    (taught,), (lesson,) = taught_tasks(small_proxy, [task], texts, sure_margin=margin)
-    sure = [t for t, p in zip(texts, probabilities, strict=True) if abs(p - 0.5) >= margin]
-    assert [e.text for e in taught.examples[1:]] == sure and 0 < len(sure) < len(texts)
-    assert lesson.taught == len(sure) and lesson.unsure == len(texts) - len(sure)
 
 
 def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nobody_annotated(
@@ -86,10 +73,9 @@ def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nob
     report = miner.run(corpus, plan=plan, given={"s1": oracle})
 
     assert (run / TEACHER_DIR / "proxy.json").is_file() and (run / TEACHER_TRAINING_FILE).is_file()
-    lesson = report.steps[0]["distilled"]
-    assert lesson["taught"] + lesson["unsure"] == 30 and "teach" in report.seconds
+    assert report.steps[0]["distilled"]["taught"] == 30 and "teach" in report.seconds
     taught = miner._teaching_texts(corpus, {"s1": oracle})
     assert len(taught) == 30 and not set(taught) & {d.text for d in annotated}
     training = json.loads((run / "training.json").read_text())["report"]
     teacher = json.loads((run / TEACHER_TRAINING_FILE).read_text())["report"]
-    assert training["n_train"] == teacher["n_train"] + lesson["taught"]  # and its sure answers
+    assert training["n_train"] == teacher["n_train"] + 30  # the annotations, and its answers

@@ -8,10 +8,6 @@ quality at MiniLM's speed: 0.841 on those reviews when MPNet answered 4,000 othe
 train texts), 0.850 when it answered those very reviews (scripts/experiments/distil_sst2.py).
 The teacher has to answer thousands: taught on 286 of the reviews, MiniLM scored 0.762 on
 the other 286.
-
-Only the teacher's sure yes/no answers are taught (SURE_MARGIN): on sst2 (256 gold labels,
-3,744 teacher answers, seed 1) the student scored 0.839 taught the 3,514 answers with P(yes)
-<= 0.2 or >= 0.8, against 0.820 taught all of them; unsure answers are mostly its mistakes.
 """
 
 from __future__ import annotations
@@ -25,7 +21,6 @@ from falconer.proxy.proxy import Proxy
 from falconer.proxy.training import Progress
 
 CHUNK = 256  # texts per call to the teacher, so the progress bar moves
-SURE_MARGIN = 0.3  # a yes/no answer is taught only if abs(P(yes) - 0.5) >= this
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +28,13 @@ class Lesson:
     """What the teacher added to one step's training data."""
 
     instruction: str
-    taught: int  # unannotated texts whose answers were added
+    taught: int  # unannotated texts it answered
     yes_share: float | None  # label steps: how many of them it said yes to
     with_spans: int | None  # span steps: how many of them got at least one span
-    unsure: int = 0  # label steps: answers left out, too close to 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "taught": self.taught,
-            "unsure": self.unsure,
             **({"yes_share": round(self.yes_share, 4)} if self.yes_share is not None else {}),
             **({"with_spans": self.with_spans} if self.with_spans is not None else {}),
         }
@@ -52,22 +45,16 @@ def taught_tasks(
     tasks: Sequence[TaskData],
     texts: Sequence[str],
     progress: Progress | None = None,
-    sure_margin: float = SURE_MARGIN,
 ) -> tuple[list[TaskData], list[Lesson]]:
     """Each task with the teacher's answers on `texts` appended to its examples: labels with
-    the teacher's P(true) (soft targets, like the LLM's) where it is sure, spans as found. The
-    held-out `dev` slice stays the annotator's own."""
+    the teacher's P(true) (soft targets, like the LLM's), spans as found. The held-out `dev`
+    slice stays the annotator's own."""
     taught, lessons = [], []
     for task in tasks:
-        answers = _teacher_examples(teacher, task, texts, progress)
-        examples = [e for e in answers if _sure(e, sure_margin)]
+        examples = _teacher_examples(teacher, task, texts, progress)
         taught.append(replace(task, examples=[*task.examples, *examples]))
-        lessons.append(replace(_lesson(task, examples), unsure=len(answers) - len(examples)))
+        lessons.append(_lesson(task, examples))
     return taught, lessons
-
-
-def _sure(example: Example, margin: float) -> bool:
-    return example.probability is None or abs(example.probability - 0.5) >= margin
 
 
 def _teacher_examples(
