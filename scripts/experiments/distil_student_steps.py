@@ -55,7 +55,7 @@ else:
     started = time.perf_counter()
     teacher = Proxy.from_pretrained("mpnet", threads=2)
     teacher.fit([data], config=TrainConfig(seed=seed, threads=2))
-    (taught,), _ = taught_tasks(teacher, [data], texts, sure_margin=0.0)  # variants choose
+    (taught,), _ = taught_tasks(teacher, [data], texts)
     teacher_score = check_answers(teacher, task.instruction, task.kind, expected).score(task.metric)
     added = taught.examples[len(data.examples) :]
     record = {
