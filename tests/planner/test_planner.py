@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from falconer.llm.base import ChatRequest, ChatResponse, LLMBackend, TokenUsage
+from falconer.llm.base import ChatRequest, ChatResponse, LLMBackend, LLMError, TokenUsage
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
 from falconer.plan.schema import Plan
@@ -48,6 +48,23 @@ def test_a_plan_that_stays_invalid_with_examples_is_asked_again_without_them() -
     assert backend.faults == 2  # the first answer and its repair
     assert [step.op for step in result.plan.steps] == ["get_label", "get_span"]
     assert result.plan.filter == "s1"
+
+
+class AlwaysBroken(LLMBackend):
+    """Fault injection: every reply is a plan whose field points at a missing step."""
+
+    backend = "always-broken"
+    model = "none"
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        broken = '{"steps": [{"id": "s1", "op": "get_label", "instruction": "Bad?"}],'
+        return ChatResponse(broken + ' "fields": {"x": "s2"}}', TokenUsage(), 0.0)
+
+
+def test_a_request_for_documents_that_never_gets_a_valid_plan_says_so() -> None:
+    planner = Planner(LLMClient(AlwaysBroken()))
+    with pytest.raises(LLMError, match=r"^no valid plan: invalid output after one repair"):
+        planner.plan_sync("Find the movie reviews that are negative.", ["A dull film."])
 
 
 @pytest.mark.parametrize(

@@ -237,7 +237,7 @@ class Planner:
             except LLMError as error:
                 fallback = single_extraction_plan(instruction)
                 if fallback is None:
-                    raise
+                    raise LLMError(f"no valid plan: {error}") from error
                 note = f"the LLM gave no valid plan ({error}); using one get_span step: review it"
                 return PlanResult(fallback, self.prompt_version, self.client.meter.report(), note)
         return PlanResult(plan, self.prompt_version, self.client.meter.report())
