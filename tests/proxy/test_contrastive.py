@@ -13,8 +13,15 @@ from falconer.bench.tasks import load_task
 from falconer.core.tasks import Example, TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.config import ProxyConfig
-from falconer.proxy.contrastive import Pair, embed_windows, label_pairs, make_pairs, warm_up
-from falconer.proxy.encoding import Window, encode
+from falconer.proxy.contrastive import (
+    Pair,
+    embed_windows,
+    first_windows,
+    label_pairs,
+    make_pairs,
+    warm_up,
+)
+from falconer.proxy.encoding import Window
 
 SENTIMENT = "Is this movie review positive?"
 
@@ -44,11 +51,7 @@ def test_no_pairs_when_an_answer_has_fewer_than_two_texts() -> None:
 def _similarity_gap(proxy: Proxy, positives: list[str], negatives: list[str]) -> float:
     """Mean cosine of all same-answer pairs minus that of all different-answer pairs."""
     texts = positives + negatives
-    config = ProxyConfig()
-    encoded = encode(
-        proxy.tokenizer, [SENTIMENT] * len(texts), texts, config.max_length, config.stride
-    )
-    windows = [encoded.windows[doc.windows[0]] for doc in encoded.docs]
+    windows = first_windows(proxy.tokenizer, SENTIMENT, texts, ProxyConfig())
     with torch.inference_mode():
         embeddings = embed_windows(proxy.model, windows, proxy.tokenizer.pad_token_id)
     cosines = embeddings @ embeddings.T

@@ -60,13 +60,19 @@ def label_pairs(
     per_text: int,
     rng: random.Random,
 ) -> list[Pair]:
-    """Pairs over the examples' first windows, cut as the proxy cuts them (a label's evidence
-    is rarely only further on; inference still reads every window)."""
+    """Pairs over the examples' first windows (a label's evidence is rarely only further on;
+    inference still reads every window)."""
     labelled = [e for e in examples if e.label is not None]
-    texts = [e.text for e in labelled]
-    encoded = encode(tokenizer, [instruction] * len(texts), texts, config.max_length, config.stride)
-    firsts = [encoded.windows[doc.windows[0]] for doc in encoded.docs]
+    firsts = first_windows(tokenizer, instruction, [e.text for e in labelled], config)
     return make_pairs(firsts, [bool(e.label) for e in labelled], per_text, rng)
+
+
+def first_windows(
+    tokenizer: object, instruction: str, texts: Sequence[str], config: ProxyConfig
+) -> list[Window]:
+    """Each text's first window with its instruction, cut as the proxy cuts them."""
+    encoded = encode(tokenizer, [instruction] * len(texts), texts, config.max_length, config.stride)
+    return [encoded.windows[doc.windows[0]] for doc in encoded.docs]
 
 
 def warm_up(
