@@ -23,7 +23,7 @@ def test_a_pipeline_task_given_to_bench_inference_is_one_error_line_not_a_traceb
     assert "Traceback" not in finished.stderr + finished.stdout
 
 
-def test_every_command_reports_a_missing_file_in_one_line_with_exit_status_2(
+def test_a_missing_corpus_file_is_one_error_line_and_exit_status_2_under_cli_runner(
     tmp_path: Path,
 ) -> None:
     missing = tmp_path / "no-such-corpus.jsonl"
