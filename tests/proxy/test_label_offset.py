@@ -10,7 +10,6 @@ import pytest
 from falconer.bench.tasks import load_task
 from falconer.core.tasks import Example, TaskData
 from falconer.proxy import Proxy, TrainConfig
-from falconer.proxy.calibration import fit_label_offset
 
 pytestmark = pytest.mark.slow
 SENTIMENT = "Is this movie review positive?"
@@ -73,12 +72,3 @@ def test_with_unannotated_texts_the_proxy_says_yes_to_the_teachers_share_of_them
     said_yes = [a.value for a in proxy.get_label(unannotated, SENTIMENT)]
     assert sum(said_yes) == round(len(unannotated) / 8)  # 20 of 160
     assert sum(said_yes[:60]) > sum(said_yes[60:])  # mostly the positive reviews
-
-    # annotations chosen where the proxy was unsure hold more yes-answers than the corpus:
-    # the share a random sample measured is the one to centre on
-    proxy.config.label_offsets[SENTIMENT] = fit_label_offset(
-        proxy.model, proxy.tokenizer, proxy.config, SENTIMENT, annotated, unannotated, 1 / 16
-    )
-    said_yes_then = [a.value for a in proxy.get_label(unannotated, SENTIMENT)]
-    assert sum(said_yes_then) == round(len(unannotated) / 16)  # 10 of 160
-    assert all(said_yes[i] for i, yes in enumerate(said_yes_then) if yes)  # the surest of them

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -129,7 +129,6 @@ class ActiveAnnotation:
         if empty:
             raise InputError(f"the annotator answered none of the first round for {empty[0]!r}")
         held_ids = {i: self._held_out(examples, rng) for i, examples in labelled.items()}
-        shares = {i: random_yes_share(examples.values()) for i, examples in labelled.items()}
         held_out = {i: [labelled[i][d] for d in ids] for i, ids in held_ids.items()}
         seen = {d.id for d in first}
         # documents sent to the annotator, failures included: they cost as much
@@ -137,7 +136,7 @@ class ActiveAnnotation:
         rounds: list[ActiveRound] = []
         while True:
             started = time.perf_counter()
-            tasks = [self._task(q, labelled, held_ids, shares) for q in self.questions]
+            tasks = [self._task(q, labelled, held_ids) for q in self.questions]
             proxy = self.train(tasks)
             rounds.append(self._round(len(rounds), proxy, asked, tasks, held_out, started))
             if self.on_round is not None:
@@ -166,18 +165,13 @@ class ActiveAnnotation:
         question: Question,
         labelled: dict[str, dict[str, Example]],
         held_ids: dict[str, list[str]],
-        shares: dict[str, float | None],
     ) -> TaskData:
-        """Later rounds chose the unsure, so the yes-share of the corpus is the first, random
-        round's (see TaskData.yes_share)."""
-        instruction = question.instruction
-        annotations = labelled[instruction]
-        kept = set(held_ids[instruction])
+        annotations = labelled[question.instruction]
+        kept = set(held_ids[question.instruction])
         examples = [e for doc_id, e in annotations.items() if doc_id not in kept]
-        dev = [annotations[d] for d in held_ids[instruction]]
+        dev = [annotations[d] for d in held_ids[question.instruction]]
         selecting = self.options.select_on_held_out
-        share = shares[instruction] if question.kind == "label" else None
-        return TaskData(instruction, question.kind, examples, dev if selecting else (), share)
+        return TaskData(question.instruction, question.kind, examples, dev if selecting else ())
 
     def _choose(
         self,
@@ -242,16 +236,6 @@ class ActiveAnnotation:
             if recent < best_before + self.options.min_gain:
                 return "plateau"
         return ""
-
-
-def random_yes_share(examples: Iterable[Example]) -> float | None:
-    """The yes-share of a random sample of label annotations, as the mean of its Jeffreys
-    posterior: a first round of ~50 with no yes (or no no) must not claim the corpus has
-    none. None for span annotations."""
-    labels = [e.label for e in examples if e.label is not None]
-    if not labels:
-        return None
-    return (sum(labels) + 0.5) / (len(labels) + 1)
 
 
 def held_out_agreement(proxy: Proxy, question: Question, held_out: Sequence[Example]) -> float:

@@ -35,21 +35,12 @@ class TaskData:
     # `examples`: active annotation already holds a random slice out of its rounds, and
     # holding out a second one would train on a fifth less of what it paid for.
     dev: Sequence[Example] = ()
-    # The annotator's share of yes-answers over the corpus, when `examples` and `dev` are not a
-    # random sample of it: active annotation picks the documents a proxy is unsure of, which
-    # on a rare yes are yes far more often than the corpus is, and a proxy that says yes to
-    # that share of the corpus keeps too much (laptop-criticized: 79 reviews where the LLM
-    # keeps 43). None: the share among the examples.
-    yes_share: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise InputError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if not self.instruction.strip():
             raise InputError("instruction is empty")
-        if self.yes_share is not None and not 0 <= self.yes_share <= 1:
-            share = self.yes_share
-            raise InputError(f"{self.instruction!r}: yes share must be in [0, 1], got {share}")
         for i, example in enumerate([*self.examples, *self.dev]):
             if self.kind == "label" and example.label is None:
                 raise InputError(f"{self.instruction!r}: example {i} has no label")

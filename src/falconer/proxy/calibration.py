@@ -70,23 +70,20 @@ def fit_label_offset(
     instruction: str,
     annotated: Sequence[Example],
     unannotated: Sequence[str] = (),
-    yes_share: float | None = None,
 ) -> float:
     """The label logit to centre decisions on: the proxy says yes above it to the annotator's
-    yes-share of the texts ranked (`yes_share` where the annotated texts are no random sample
-    of the corpus), midway between the last yes and the first no (0.0, as trained, when the
-    annotator said all yes or all no). The texts ranked are `unannotated` ones when there are
-    at least MIN_UNANNOTATED of them, else the annotated ones: a proxy fitted to the annotated
-    texts ranks its own training yes-answers above any new text, so on a rare yes a threshold
-    set there says yes to far fewer of the texts it will meet."""
+    yes-share of the texts ranked, midway between the last yes and the first no (0.0, as
+    trained, when the annotator said all yes or all no). The texts ranked are `unannotated`
+    ones when there are at least MIN_UNANNOTATED of them, else the annotated ones: a proxy
+    fitted to the annotated texts ranks its own training yes-answers above any new text, so
+    on a rare yes a threshold set there says yes to far fewer of the texts it will meet."""
     n_yes = sum(bool(e.label) for e in annotated)
     if not 0 < n_yes < len(annotated):
         return 0.0
     texts = [e.text for e in annotated]
     if len(unannotated) >= MIN_UNANNOTATED:
         texts = list(unannotated)
-    share = n_yes / len(annotated) if yes_share is None else yes_share
-    k = min(max(round(share * len(texts)), 1), len(texts) - 1)
+    k = min(max(round(n_yes / len(annotated) * len(texts)), 1), len(texts) - 1)
     encoded, logits = text_logits(runtime, tokenizer, config, instruction, texts)
     probabilities = np.array([r.probability for r in _doc_labels(encoded, logits, config, 1.0)])
     clipped = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)

@@ -219,7 +219,6 @@ class Trainer:
                     task.instruction,
                     split.train + split.dev,
                     pool,
-                    task.yes_share,
                 )
                 self.proxy_config.label_offsets[task.instruction] = offset
                 report.label_offsets[task.instruction] = offset
