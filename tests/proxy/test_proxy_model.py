@@ -109,6 +109,13 @@ def test_bad_calls_are_input_errors(trained: Proxy) -> None:
         trained.get_span(["text"], "  ")
     with pytest.raises(InputError):
         trained.fit([])
+    with pytest.raises(InputError):
+        trained.get_label([], " ")
+
+
+def test_an_empty_batch_gets_no_answers(trained: Proxy) -> None:
+    assert trained.get_label([], "Is this movie review positive?") == []
+    assert trained.get_span([], "Extract the names of people.") == []
 
 
 def test_temperature_scaling_changes_confidences_never_decisions(

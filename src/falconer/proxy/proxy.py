@@ -146,6 +146,8 @@ class Proxy:
         self, texts: Sequence[str], instruction: str, batch_size: int = 64
     ) -> list[LabelResult]:
         """Does each text satisfy the instruction? P(true) per text, windows aggregated."""
+        if not _check_inputs(texts, instruction):
+            return []
         encoded, predictions = self._predict(texts, instruction, batch_size)
         return labels_from(encoded, predictions, self.config)
 
@@ -153,6 +155,8 @@ class Proxy:
         self, texts: Sequence[str], instruction: str, batch_size: int = 64
     ) -> list[SpanResult]:
         """The parts of each text the instruction asks for, as character offsets into it."""
+        if not _check_inputs(texts, instruction):
+            return []
         encoded, predictions = self._predict(texts, instruction, batch_size)
         return spans_from(list(texts), encoded, predictions)
 
@@ -293,10 +297,6 @@ class Proxy:
         batch_size: int,
         runtime: Runtime | None = None,
     ) -> tuple[Encoded, WindowPredictions]:
-        if isinstance(texts, str):
-            raise InputError("texts must be a list of strings, not one string")
-        if not instruction.strip():
-            raise InputError("instruction is empty")
         return predict_texts(
             runtime or self.runtime, self.tokenizer, self.config, instruction, texts, batch_size
         )
@@ -322,3 +322,13 @@ class AccelerationReport:
     used: bool
     agreement: dict[str, float]
     reason: str
+
+
+def _check_inputs(texts: Sequence[str], instruction: str) -> bool:
+    """Bad input is an InputError; False when there is nothing to answer (a tokenizer fails
+    on an empty batch)."""
+    if isinstance(texts, str):
+        raise InputError("texts must be a list of strings, not one string")
+    if not instruction.strip():
+        raise InputError("instruction is empty")
+    return len(texts) > 0
