@@ -12,6 +12,7 @@ Usage: python distil_student_steps.py TASK_DIR SEED OUT.jsonl STEPS[:VARIANT] [.
 """
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,19 @@ data = task.task_data(annotated)
 texts = [d.text for d in rest][:4000]
 expected = [d.example() for d in task.test]
 cache = out.with_name(f"teacher-{task.name}-seed{seed}.json")
+CLAUSE_BREAK = re.compile(r"\s+(?:,|;|:|--|-|but|and|although|though|while)\s+")
+
+
+def fragments_of(texts: list[str]) -> list[str]:
+    """Clauses of at least 4 words, each once, none equal to a whole text."""
+    seen, found = set(texts), []
+    for text in texts:
+        parts = [p.strip() for p in CLAUSE_BREAK.split(text)]
+        for part in parts if len(parts) > 1 else []:
+            if len(part.split()) >= 4 and part not in seen:
+                seen.add(part)
+                found.append(part)
+    return found
 
 
 def dump(example: Example) -> dict[str, object]:
@@ -58,10 +72,12 @@ else:
     (taught,), _ = taught_tasks(teacher, [data], texts)
     teacher_score = check_answers(teacher, task.instruction, task.kind, expected).score(task.metric)
     added = taught.examples[len(data.examples) :]
+    (on_fragments,), _ = taught_tasks(teacher, [data], fragments_of(texts))
     record = {
         "teacher_score": teacher_score,
         "seconds": time.perf_counter() - started,
         "answers": [dump(e) for e in added],
+        "fragment_answers": [dump(e) for e in on_fragments.examples[len(data.examples) :]],
     }
     cache.write_text(json.dumps(record))
 print(f"teacher {record['teacher_score']:.4f}", flush=True)
@@ -73,6 +89,8 @@ def variant_of(taught: TaskData, variant: str) -> TaskData:
         answers = [Example(e.text, label=bool(e.probability >= 0.5)) for e in answers]  # type: ignore[operator]
     elif variant == "gold3":
         gold = gold * 3
+    elif variant == "fragments":
+        answers = [*answers, *map(load, record["fragment_answers"])]
     elif variant == "confident":
         answers = [e for e in answers if abs(e.probability - 0.5) >= 0.3]  # type: ignore[operator]
     elif variant != "soft":
