@@ -90,6 +90,8 @@ def variant_of(taught: TaskData, variant: str) -> TaskData:
     elif variant == "gold3":
         gold = gold * 3
     elif variant == "fragments":
+        if "fragment_answers" not in record:
+            raise SystemExit(f"{cache} predates the fragments variant: remove it to refit")
         answers = [*answers, *map(load, record["fragment_answers"])]
     elif variant == "confident":
         answers = [e for e in answers if abs(e.probability - 0.5) >= 0.3]  # type: ignore[operator]
