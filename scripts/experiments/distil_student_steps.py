@@ -40,7 +40,9 @@ def fragments_of(texts: list[str]) -> list[str]:
     seen, found = set(texts), []
     for text in texts:
         parts = [p.strip() for p in CLAUSE_BREAK.split(text)]
-        for part in parts if len(parts) > 1 else []:
+        if len(parts) < 2:
+            continue
+        for part in parts:
             if len(part.split()) >= 4 and part not in seen:
                 seen.add(part)
                 found.append(part)

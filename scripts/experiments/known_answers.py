@@ -27,11 +27,10 @@ plan = Plan.parse(json.loads((run_dir / REPORT_JSON).read_text())["plan"])
 label_step = next(s for s in plan.steps if s.op == "get_label")
 span_step = next(s for s in plan.steps if s.op == "get_span")
 field = next(name for name, step in plan.fields.items() if step == span_step.id)
-texts = {
-    json.loads(line)["id"]: json.loads(line)["text"] for line in (folder / "corpus.jsonl").open()
-}
-ids = [i for i in gold_answers(task_dir)[0] if i in texts]
-gold = gold_answers(task_dir)[1]
+rows_of_corpus = map(json.loads, (folder / "corpus.jsonl").open())
+texts = {row["id"]: row["text"] for row in rows_of_corpus}
+gold_ids, gold = gold_answers(task_dir)
+ids = [i for i in gold_ids if i in texts]
 llm_only = run_folder_answers(folder / "llm-only", "span")
 proxy_answers = run_folder_answers(run_dir, "span")
 
@@ -56,7 +55,7 @@ for i in kept:
     if i in spans:
         merged[i] = spans[i]
     elif i in computed:
-        merged[i] = [Span(s.start, s.end, s.text) for s in computed[i].spans]
+        merged[i] = list(computed[i].spans)
     else:
         merged[i] = proxy_answers.spans[field].get(i, [])
 known = Answers("span", {}, {field: merged})
