@@ -6,9 +6,7 @@ each given number of optimizer steps and scored on the test split.
 
 A run may also change what the student learns from (STEPS:VARIANT): `hard` (the teacher's
 answers as 0/1, not its P(yes)), `gold3` (the gold examples three times over), `confident`
-(only the teacher's answers with |P(yes) - 0.5| >= 0.3), `fragments` (the teacher also answers
-the clauses of its texts), `ema` (as taught, the student's weights averaged over its steps,
-decay EMA_DECAY). Label tasks only.
+(only the teacher's answers with |P(yes) - 0.5| >= 0.3). Label tasks only.
 
 Usage: python distil_student_steps.py TASK_DIR SEED OUT.jsonl STEPS[:VARIANT] [...]
 """
@@ -34,7 +32,6 @@ data = task.task_data(annotated)
 texts = [d.text for d in rest][:4000]
 expected = [d.example() for d in task.test]
 cache = out.with_name(f"teacher-{task.name}-seed{seed}.json")
-EMA_DECAY = 0.995
 CLAUSE_BREAK = re.compile(r"\s+(?:,|;|:|--|-|but|and|although|though|while)\s+")
 
 
@@ -100,7 +97,7 @@ def variant_of(taught: TaskData, variant: str) -> TaskData:
         answers = [*answers, *map(load, record["fragment_answers"])]
     elif variant == "confident":
         answers = [e for e in answers if abs(e.probability - 0.5) >= 0.3]  # type: ignore[operator]
-    elif variant not in ("soft", "ema"):
+    elif variant != "soft":
         raise SystemExit(f"unknown variant {variant!r}")
     return TaskData(taught.instruction, taught.kind, [*gold, *answers])
 
@@ -109,9 +106,7 @@ for steps, variant in runs:
     started = time.perf_counter()
     student = Proxy.from_pretrained("default", threads=2)
     lesson = variant_of(taught, variant)
-    average = EMA_DECAY if variant == "ema" else None
-    config = TrainConfig(seed=seed, threads=2, min_steps=steps, weight_average=average)
-    report = student.fit([lesson], config=config)
+    report = student.fit([lesson], config=TrainConfig(seed=seed, threads=2, min_steps=steps))
     seconds = time.perf_counter() - started
     score = check_answers(student, task.instruction, task.kind, expected).score(task.metric)
     row = {

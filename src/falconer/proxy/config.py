@@ -81,9 +81,6 @@ class TrainConfig:
     # (scripts/experiments/training_curves.py, results/proxy/checkpoint-selection.json)
     selection_slack: float = 1.0
     eval_every: int | None = None
-    # keep an exponential moving average of the weights with this decay per step and evaluate
-    # (and keep) it instead of the raw weights (None: off)
-    weight_average: float | None = None
     mention_replacement: float = 1.0
     # share of a multitask fit's texts paired with other instructions (`Trainer._cross_negatives`)
     cross_negatives: float = 1.0

@@ -13,15 +13,13 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from transformers import get_linear_schedule_with_warmup
 
 from falconer.core.metrics import score_labels, score_spans
@@ -331,7 +329,6 @@ class Trainer:
             best_state = _snapshot(self.model)
         else:
             best_state = None
-        average = self._average()
         self.model.train()
         for step, batch in enumerate(self._batches(encoded, total), start=1):
             loss = self._loss(encoded, targets, batch)
@@ -340,31 +337,21 @@ class Trainer:
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            if average is not None:
-                average.update_parameters(self.model)
             report.steps += 1
             if self.progress:
                 self.progress("train", step, total)
             out_of_time = self._out_of_time(started)
             if step % eval_every == 0 or step == total or out_of_time:
-                with _weights_of(self.model, average):
-                    score = self._evaluate(splits, report, report.steps)
-                    if selection.consider(score, self._last_scores) or best_state is None:
-                        best_state = _snapshot(self.model)
-                        report.best_step, report.dev_score = report.steps, score
-                        report.dev_scores = dict(self._last_scores)
+                score = self._evaluate(splits, report, report.steps)
+                if selection.consider(score, self._last_scores) or best_state is None:
+                    best_state = _snapshot(self.model)
+                    report.best_step, report.dev_score = report.steps, score
+                    report.dev_scores = dict(self._last_scores)
             if out_of_time:
                 break
         if best_state is not None:
             self.model.load_state_dict(best_state)
         self.model.eval()
-
-    def _average(self) -> AveragedModel | None:
-        decay = self.config.weight_average
-        if decay is None:
-            return None
-        average = get_ema_multi_avg_fn(decay)  # type: ignore[no-untyped-call]
-        return AveragedModel(self.model, multi_avg_fn=average)
 
     def _out_of_time(self, started: float) -> bool:
         limit = self.config.max_seconds
@@ -652,24 +639,6 @@ def _positive_share(items: Sequence[TrainItem]) -> dict[str, float]:
             entry[1] += 1
     shares = {k: min(max(p / n, 0.05), 0.95) for k, (p, n) in counts.items()}
     return {item.instruction: shares.get(item.instruction, 0.5) for item in items}
-
-
-@contextmanager
-def _weights_of(model: torch.nn.Module, average: AveragedModel | None) -> Iterator[None]:
-    """`model` holds the averaged weights within, its own again after."""
-    if average is None:
-        yield
-        return
-    own = [p.detach().clone() for p in model.parameters()]
-    with torch.no_grad():
-        for p, q in zip(model.parameters(), average.module.parameters(), strict=True):
-            p.copy_(q)
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for p, saved in zip(model.parameters(), own, strict=True):
-                p.copy_(saved)
 
 
 def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
