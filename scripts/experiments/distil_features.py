@@ -6,9 +6,9 @@ student also regresses the teacher's mean-pooled pair representation (768 wide, 
 per dimension) from its own (384 wide, through a linear map learnt alongside), weighted by
 WEIGHT against the label loss: one text then says 768 things, not one.
 
-The teacher is fitted as the benchmark fits it and saved under RUNS (its answers are the
-cached ones of distil_student_steps.py, which it reproduces); the student's P(yes) targets,
-steps and schedule are those of the `soft` student there.
+The teacher is fitted as the benchmark fits it and saved under the checkout's runs/ (its
+answers are the cached ones of distil_student_steps.py, which it reproduces); the student's
+P(yes) targets, steps and schedule are those of the `soft` student there.
 
 Usage: python distil_features.py TASK_DIR SEED OUT.jsonl WEIGHT [WEIGHT ...]
 """
@@ -35,7 +35,7 @@ from falconer.proxy.model import mean_pool
 from falconer.proxy.runtimes import TorchRuntime
 from falconer.proxy.training import Trainer, TrainItem, _Targets
 
-RUNS = Path("/work/runs")
+RUNS = Path(__file__).resolve().parents[2] / "runs"  # git-ignored: teachers are ~440 MB
 task_dir, seed, out = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 weights = [float(w) for w in sys.argv[4:]]
 task = load_task(task_dir)
