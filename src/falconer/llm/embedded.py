@@ -28,6 +28,7 @@ from falconer.llm.base import (
     TokenUsage,
     first_token_logprobs,
 )
+from falconer.llm.loops import LoopLocal
 
 DEFAULT_MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 DEFAULT_MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
@@ -99,7 +100,7 @@ class EmbeddedBackend(LLMBackend):
         self._context = context_per_slot * slots
         self._server: Any = None
         self._lock = threading.Lock()
-        self._semaphore = asyncio.Semaphore(slots)
+        self._semaphore = LoopLocal(lambda: asyncio.Semaphore(slots))
         # No slot pinning (`id_slot`): measured with this llama.cpp build, two concurrent
         # requests pinned to one slot could receive each other's answer. llama.cpp's own
         # choice (longest common prefix) keeps few-shot prefixes warm well enough.
@@ -147,7 +148,7 @@ class EmbeddedBackend(LLMBackend):
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         body = self.payload(request)
-        async with self._semaphore:
+        async with self._semaphore.get():
             started = time.perf_counter()
             try:
                 data = await asyncio.to_thread(self._complete, body)

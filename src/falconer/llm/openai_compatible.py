@@ -26,6 +26,7 @@ from falconer.llm.base import (
     TransientLLMError,
     first_token_logprobs,
 )
+from falconer.llm.loops import LoopLocal
 from falconer.llm.ratelimit import MinuteBudget
 from falconer.llm.secrets import api_key_from_environment, redact
 
@@ -85,7 +86,7 @@ class OpenAICompatibleBackend(LLMBackend):
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
         self.supports_schema = supports_schema
-        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._semaphore = LoopLocal(lambda: asyncio.Semaphore(max_concurrency))
         self._requests = MinuteBudget(requests_per_minute)
         self._tokens = MinuteBudget(tokens_per_minute)
         self._client: httpx.AsyncClient | None = None
@@ -134,7 +135,7 @@ class OpenAICompatibleBackend(LLMBackend):
         attempt = 0
         while True:
             try:
-                async with self._semaphore:
+                async with self._semaphore.get():
                     await self._requests.acquire()
                     await self._tokens.acquire(estimate)
                     response = await self._post(body)

@@ -7,6 +7,8 @@ import asyncio
 import time
 from collections import deque
 
+from falconer.llm.loops import LoopLocal
+
 
 class MinuteBudget:
     """Sliding 60-second window over (time, amount); `acquire` waits until `amount` fits."""
@@ -15,7 +17,7 @@ class MinuteBudget:
         self.per_minute = per_minute
         self.window_s = window_s
         self._events: deque[tuple[float, float]] = deque()
-        self._lock = asyncio.Lock()
+        self._lock = LoopLocal(asyncio.Lock)
 
     def _used(self, now: float) -> float:
         while self._events and now - self._events[0][0] >= self.window_s:
@@ -26,7 +28,7 @@ class MinuteBudget:
         if not self.per_minute:
             return
         amount = min(amount, self.per_minute)
-        async with self._lock:
+        async with self._lock.get():
             while True:
                 now = time.monotonic()
                 if self._used(now) + amount <= self.per_minute:
