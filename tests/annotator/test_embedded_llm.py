@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from falconer.annotator.annotator import Annotator
+from falconer.annotator.annotator import Annotator, parse_type
 from falconer.core.artifacts import sha256_of
 from falconer.core.documents import Document
 from falconer.llm.cache import cache_dir
@@ -55,6 +55,33 @@ def test_span_question_survives_an_instruction_inside_the_document(annotator: An
     found = {s.text for s in spans}
     assert {"Costas Simitis", "Angela Merkel"} <= found
     assert "Athens" not in found
+
+
+def test_type_question_tells_a_name_from_a_city_and_a_role(annotator: Annotator) -> None:
+    async def person_share(candidate: str) -> float:
+        request = annotator.type_request(candidate)
+        version = annotator.templates["type"].version
+        answer = await annotator.client.ask(request, parse_type, template_version=version)
+        return answer.value["person"]
+
+    async def shares() -> list[float]:
+        return list(await asyncio.gather(*map(person_share, ["Angela Merkel", "Athens", "police"])))
+
+    merkel, athens, police = asyncio.run(shares())
+    assert merkel >= 0.5 > max(athens, police)
+
+
+def test_type_checked_spans_keep_the_name_and_report_what_they_reject(
+    annotator: Annotator,
+) -> None:
+    checked = Annotator(annotator.client, span_type="person")
+    text = "Prime Minister Costas Simitis met Angela Merkel in Athens on Monday ."
+    run = checked.annotate_sync("Extract the names of people.", "span", [Document("d", text)])
+    annotation = run.annotations[0]
+    kept = {s.text for s in annotation.spans or ()}
+    assert "Angela Merkel" in kept and "Athens" not in kept
+    assert not kept & set(annotation.rejected)
+    assert run.summary()["rejected_by_check"] == len(annotation.rejected)
 
 
 def test_concurrent_requests_each_get_their_own_answer(annotator: Annotator) -> None:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from falconer.annotator.annotator import Annotator
+import pytest
+
+from falconer.annotator.annotator import TYPE_OPTIONS, Annotator, parse_type
 from falconer.annotator.prompts import load_template, parse_template
 from falconer.annotator.records import (
     Annotation,
@@ -12,10 +14,12 @@ from falconer.annotator.records import (
     load_run,
     save_run,
 )
+from falconer.core.errors import InputError
 from falconer.core.spans import Span
-from falconer.llm.base import LLMBackend
+from falconer.llm.base import ChatResponse, LLMBackend, TokenUsage
 from falconer.llm.client import LLMClient
 from falconer.llm.openai_compatible import OpenAICompatibleBackend
+from falconer.llm.structured import InvalidOutputError
 
 
 def _annotator() -> Annotator:
@@ -28,6 +32,27 @@ def test_bundled_templates_load_with_content_hashed_versions() -> None:
         template = load_template(name)
         assert template.version.startswith(f"{name}-")
         assert template.shots, "bundled templates carry few-shot examples"
+
+
+def test_type_question_names_the_candidate_and_never_sends_its_document() -> None:
+    annotator = Annotator(_annotator().client, span_type="person")
+    request = annotator.type_request('Ann "the Hammer" Miller')
+    asked = "\n".join(m.content for m in request.messages)
+    assert "Ann 'the Hammer' Miller" in asked
+    assert "<document>" not in asked and "{" not in asked
+    assert all(option in asked for option in TYPE_OPTIONS)
+    assert request.top_logprobs > 0 and request.max_tokens <= 2
+
+
+def test_an_unknown_span_type_is_an_input_error_that_lists_the_types() -> None:
+    with pytest.raises(InputError, match="person"):
+        Annotator(_annotator().client, span_type="disease")
+
+
+def test_type_replies_without_logprobs_are_read_from_the_first_word() -> None:
+    assert parse_type(ChatResponse("Location.", TokenUsage(), 0.0))["location"] == 1.0
+    with pytest.raises(InvalidOutputError):
+        parse_type(ChatResponse("a city", TokenUsage(), 0.0))
 
 
 def test_editing_a_template_changes_its_version() -> None:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -8,9 +11,16 @@ import pytest
 from falconer.core.errors import InputError
 from falconer.llm.base import ChatRequest, Message, TokenUsage
 from falconer.llm.cache import CachedAnswer, ResponseCache, cache_key
+from falconer.llm.loops import LoopLocal
 from falconer.llm.openai_compatible import OPENAI_BASE_URL, OpenAICompatibleBackend
 from falconer.llm.registry import create_backend
-from falconer.llm.structured import InvalidOutputError, extract_json, parse_yes_no, yes_probability
+from falconer.llm.structured import (
+    InvalidOutputError,
+    extract_json,
+    option_probabilities,
+    parse_yes_no,
+    yes_probability,
+)
 from falconer.llm.usage import PriceTable, UsageMeter
 
 
@@ -78,6 +88,14 @@ def test_replies_are_parsed_strictly() -> None:
     assert yes_probability({"The": -0.1}) is None
 
 
+def test_multiple_choice_shares_come_from_the_tokens_that_begin_each_option() -> None:
+    half, quarter = math.log(0.5), math.log(0.25)
+    logprobs = {"person": half, " organ": quarter, "o": quarter, "The": quarter}
+    shares = option_probabilities(logprobs, ("person", "organization", "other"))
+    assert shares == pytest.approx({"person": 2 / 3, "organization": 1 / 3, "other": 0.0})
+    assert option_probabilities({"The": -0.1, "x": -1.0}, ("person", "other")) is None
+
+
 def test_costs_by_tokens_for_api_models_and_cpu_time_for_local_ones(tmp_path: Path) -> None:
     prices_file = tmp_path / "prices.json"
     prices_file.write_text(json.dumps({"my-model": {"input": 1.0, "output": 2.0}, "cpu_hour": 3.6}))
@@ -106,3 +124,20 @@ def test_costs_by_tokens_for_api_models_and_cpu_time_for_local_ones(tmp_path: Pa
     assert report["plan"]["cost_usd"] == pytest.approx(20 / 3600 * 3.6)
     assert meter.total().calls == 2 and meter.total().retries == 1
     assert PriceTable().cost("gpt-4.1-mini", 1_000_000, 0, None) == pytest.approx(0.40)
+
+
+def test_concurrency_gates_serve_every_event_loop_a_backend_lives_through() -> None:
+    async def contend(gate: Callable[[], asyncio.Semaphore]) -> None:
+        async def hold() -> None:
+            async with gate():
+                await asyncio.sleep(0)
+
+        await asyncio.gather(hold(), hold(), hold())
+
+    plain = asyncio.Semaphore(1)
+    asyncio.run(contend(lambda: plain))
+    with pytest.raises(RuntimeError, match="different event loop"):
+        asyncio.run(contend(lambda: plain))
+    local = LoopLocal(lambda: asyncio.Semaphore(1))
+    asyncio.run(contend(local.get))
+    asyncio.run(contend(local.get))

@@ -11,6 +11,7 @@ its reason; the run itself always completes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from falconer.llm.client import LLMClient
 from falconer.llm.structured import (
     InvalidOutputError,
     json_parser,
+    option_probabilities,
     parse_yes_no,
     schema_of,
     yes_probability,
@@ -40,7 +42,14 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "label": "label_v2",
     "span": "span_v2",
     "verify": "verify_v1",
+    "type": "type_v1",
 }
+
+# The answers of the type template; a span type a user can require is one of the named kinds.
+TYPE_OPTIONS = ("person", "people", "organization", "location", "other")
+SPAN_TYPES = ("person", "organization", "location")
+# Phrases that carry no content: the model's answer to them is its bias toward each type.
+CONTENT_FREE = ("N/A", "", "XXXX", "[MASK]")
 
 
 class SpanAnswer(BaseModel):
@@ -55,6 +64,17 @@ def _label_answer_text(answer: Any) -> str:
 
 def _span_answer_text(answer: Any) -> str:
     return json.dumps({"spans": list(answer)}, ensure_ascii=False)
+
+
+def parse_type(response: ChatResponse) -> dict[str, float]:
+    """Each type's probability, from first-token logprobs, else from the reply's first word."""
+    shares = option_probabilities(response.first_token_logprobs, TYPE_OPTIONS)
+    if shares is not None:
+        return shares
+    words = response.text.strip().lower().split()
+    if words and words[0].strip('".,') in TYPE_OPTIONS:
+        return {option: float(option == words[0].strip('".,')) for option in TYPE_OPTIONS}
+    raise InvalidOutputError(f"the reply is not one of: {', '.join(TYPE_OPTIONS)}")
 
 
 def parse_label(response: ChatResponse) -> tuple[bool, float]:
@@ -75,13 +95,18 @@ class Annotator:
         concurrency: int | None = None,
         max_span_tokens: int = 160,
         verify_spans: bool = False,
+        span_type: str | None = None,
     ) -> None:
+        if span_type is not None and span_type not in SPAN_TYPES:
+            raise InputError(f"span type must be one of {SPAN_TYPES}, got {span_type!r}")
         self.client = client
         names = {**DEFAULT_TEMPLATES, **(templates or {})}
         self.templates: dict[str, PromptTemplate] = {k: load_template(v) for k, v in names.items()}
         self.concurrency = concurrency or max(client.backend.max_concurrency, 1)
         self.max_span_tokens = max_span_tokens
         self.verify_spans = verify_spans
+        self.span_type = span_type
+        self._type_bias: dict[str, float] | None = None
 
     @property
     def prompt_version(self) -> dict[str, str]:
@@ -95,6 +120,11 @@ class Annotator:
             max_tokens=2,
             top_logprobs=10,
         )
+
+    def type_request(self, candidate: str) -> ChatRequest:
+        """What kind of thing one extracted string is, asked without its document."""
+        template = self.templates["type"]
+        return ChatRequest(template.messages("", "", str, candidate), max_tokens=2, top_logprobs=20)
 
     def request(self, instruction: str, kind: Kind, text: str) -> ChatRequest:
         """The chat request for one document (public so tests can inspect the prompt)."""
@@ -125,6 +155,9 @@ class Annotator:
         if not instruction.strip():
             raise InputError("instruction is empty")
         started = time.perf_counter()
+        if kind == "span" and self.span_type is not None:
+            with contextlib.suppress(LLMError):  # retried per document, failing only those
+                await self._measure_type_bias()
         gate = asyncio.Semaphore(self.concurrency)
         done = 0
 
@@ -207,15 +240,30 @@ class Annotator:
     async def _verified(
         self, instruction: str, text: str, spans: tuple[Span, ...]
     ) -> tuple[tuple[Span, ...], tuple[str, ...]]:
-        """Spans whose surface string the LLM confirms in a separate yes/no call.
+        """Spans whose surface string passes the enabled checks, and the strings that failed.
 
-        Extraction by a small model over-generates (places for people, any noun for aspects);
-        a focused check of each distinct string buys precision for one short call each.
+        Extraction by a small model over-generates (places and roles for people, any noun for
+        aspects), so each distinct string can be checked by its own short call: a yes/no
+        question with the document (`verify_spans`), and a multiple choice of its type
+        without the document (`span_type`). Measured on conll-persons with the embedded
+        0.5B model, the yes/no check does not separate right from wrong strings; the type
+        question does (AUC 0.47 against 0.96 on train candidates).
         """
-        if not self.verify_spans or not spans:
-            return spans, ()
-        version = self.templates["verify"].version
         strings = sorted({s.text for s in spans})
+        if not strings or not (self.verify_spans or self.span_type):
+            return spans, ()
+        confirmed = set(strings)
+        if self.verify_spans:
+            confirmed &= await self._confirmed_by_yes_no(instruction, text, strings)
+        if self.span_type is not None:
+            confirmed &= await self._confirmed_by_type(strings)
+        kept = tuple(s for s in spans if s.text in confirmed)
+        return kept, tuple(string for string in strings if string not in confirmed)
+
+    async def _confirmed_by_yes_no(
+        self, instruction: str, text: str, strings: list[str]
+    ) -> set[str]:
+        version = self.templates["verify"].version
         answers = await asyncio.gather(
             *(
                 self.client.ask(
@@ -226,6 +274,39 @@ class Annotator:
                 for string in strings
             )
         )
-        confirmed = {string for string, a in zip(strings, answers, strict=True) if a.value[0]}
-        kept = tuple(s for s in spans if s.text in confirmed)
-        return kept, tuple(string for string in strings if string not in confirmed)
+        return {string for string, a in zip(strings, answers, strict=True) if a.value[0]}
+
+    async def _type_shares(self, strings: Sequence[str]) -> list[dict[str, float]]:
+        version = self.templates["type"].version
+        answers = await asyncio.gather(
+            *(
+                self.client.ask(self.type_request(string), parse_type, template_version=version)
+                for string in strings
+            )
+        )
+        return [answer.value for answer in answers]
+
+    async def _measure_type_bias(self) -> None:
+        """Average type shares over content-free phrases (contextual calibration, Zhao et al.
+        2021), asked once per run and cached like any call."""
+        if self._type_bias is None:
+            shares = await self._type_shares(CONTENT_FREE)
+            self._type_bias = {
+                option: sum(share[option] for share in shares) / len(shares)
+                for option in TYPE_OPTIONS
+            }
+
+    async def _confirmed_by_type(self, strings: list[str]) -> set[str]:
+        """Strings the model finds at least as likely of the required type as a content-free
+        phrase. No tuned threshold: the small model leans to "person" for any unknown word
+        (0.43 on nothing at all), so a fixed share or the argmax keeps places as people and
+        no organization or place at all (measured on conll train and test candidates)."""
+        await self._measure_type_bias()
+        wanted = self.span_type or ""
+        floor = (self._type_bias or {}).get(wanted, 0.0)
+        shares = await self._type_shares(strings)
+        return {
+            string
+            for string, share in zip(strings, shares, strict=True)
+            if share.get(wanted, 0.0) >= floor
+        }

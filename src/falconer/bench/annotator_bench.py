@@ -54,6 +54,7 @@ def bench_annotator(
     slots: int = 2,
     templates: dict[str, str] | None = None,
     verify_spans: bool = False,
+    span_type: str | None = None,
 ) -> dict[str, Any]:
     """Annotate N documents of the task's split with the LLM and score them against gold."""
     task = load_task(task_dir)
@@ -61,7 +62,9 @@ def bench_annotator(
     backend = create_backend(llm, threads=threads, slots=slots)
     cache = ResponseCache(default_cache_path()) if use_cache else None
     client = LLMClient(backend, cache=cache)
-    annotator = Annotator(client, templates=templates, verify_spans=verify_spans)
+    annotator = Annotator(
+        client, templates=templates, verify_spans=verify_spans, span_type=span_type
+    )
     started = time.perf_counter()
     run = annotator.annotate_sync(
         task.instruction, task.kind, [Document(d.id, d.text) for d in docs]
@@ -78,6 +81,7 @@ def bench_annotator(
         "llm": backend.describe(),
         "prompt_versions": annotator.prompt_version,
         "verify_spans": verify_spans and task.kind == "span",
+        "span_type": span_type if task.kind == "span" else None,
         "scores": score(task.kind, docs, run),
         "failed": len(run.failures),
         "failure_reasons": sorted({f.reason for f in run.failures})[:10],

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from falconer.annotator.annotator import Annotator
+from falconer.annotator.annotator import SPAN_TYPES, Annotator
 from falconer.annotator.records import read_documents, save_run
 from falconer.annotator.sampling import SAMPLERS, choose
 from falconer.cli.options import JSON_OUT, LLM, NO_CACHE
@@ -27,6 +27,10 @@ from falconer.llm.registry import create_backend
 
 app = typer.Typer(help="Annotate documents with an LLM; measure the annotator against gold.")
 console = Console(stderr=True)
+SPAN_TYPE = typer.Option(
+    None,
+    help=f"keep only extracted strings the LLM classifies as this type ({' | '.join(SPAN_TYPES)})",
+)
 
 
 def _client(llm: str, no_cache: bool, threads: int, slots: int, timeout: float) -> LLMClient:
@@ -49,6 +53,7 @@ def annotate(
     slots: int = typer.Option(2, help="parallel slots of an embedded LLM"),
     timeout: float = typer.Option(60.0, help="request timeout (s) of a network LLM"),
     check_spans: bool = typer.Option(False, help="check each extracted string by yes/no"),
+    span_type: str | None = SPAN_TYPE,
     seed: int = typer.Option(0),
 ) -> None:
     """Annotate N documents of CORPUS for one instruction and save them with provenance."""
@@ -58,7 +63,7 @@ def annotate(
         docs = [Document(i, t) for i, t in read_documents(lines)]
     chosen = choose(docs, n, sampler=sampler, seed=seed)  # type: ignore[arg-type]
     client = _client(llm, no_cache, threads, slots, timeout)
-    annotator = Annotator(client, verify_spans=check_spans)
+    annotator = Annotator(client, verify_spans=check_spans, span_type=span_type)
     run = asyncio.run(annotator.annotate(instruction, kind, chosen))  # type: ignore[arg-type]
     save_run(run, out)
     _print(run.summary())
@@ -77,6 +82,7 @@ def bench_annotator(
     slots: int = typer.Option(2),
     split: str = typer.Option("test", help="test (report) or train (prompt tuning)"),
     check_spans: bool = typer.Option(False, help="check each extracted string by yes/no"),
+    span_type: str | None = SPAN_TYPE,
     seed: int = typer.Option(0),
 ) -> None:
     """The annotator's quality against gold on N documents, with calls, tokens and speed."""
@@ -92,6 +98,7 @@ def bench_annotator(
         threads=threads,
         slots=slots,
         verify_spans=check_spans,
+        span_type=span_type,
     )
     _print(result)
     if json_out is not None:

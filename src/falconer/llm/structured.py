@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -73,6 +73,24 @@ def yes_probability(logprobs: Mapping[str, float]) -> float | None:
         elif word in _NO:
             no += math.exp(logprob)
     return yes / (yes + no) if yes + no > 0 else None
+
+
+def option_probabilities(
+    logprobs: Mapping[str, float], options: Sequence[str]
+) -> dict[str, float] | None:
+    """Each option's share of the first-token probability mass of a multiple choice; None
+    when no option's first token appears. A token counts for the option it begins (so
+    "organ" counts for "organization"); one-letter tokens only match one-letter options,
+    lest "o" be read as "other"."""
+    mass = dict.fromkeys(options, 0.0)
+    for token, logprob in logprobs.items():
+        piece = token.strip().strip('"').lower()
+        for option in options:
+            if piece and option.lower().startswith(piece) and (len(piece) > 1 or len(option) == 1):
+                mass[option] += math.exp(logprob)
+                break
+    total = sum(mass.values())
+    return {option: value / total for option, value in mass.items()} if total > 0 else None
 
 
 def parse_yes_no(text: str) -> bool:

@@ -1,0 +1,62 @@
+"""Which rule turns the type question's option shares into keep/drop? Exact F1 over the
+candidates span_type_choice.py saved (words5-text), per task and split, for: no check, a
+majority share (>= 0.5), the argmax, the argmax after dividing out the content-free bias,
+and the share against that bias times 1.0 / 1.2 / 1.4.
+
+Usage: python type_rules.py   (reads results/annotator/prompt-experiments/)
+"""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+FOLDER = Path(__file__).parents[2] / "results/annotator/prompt-experiments"
+TASKS = {"person": "persons", "organization": "organizations", "location": "locations"}
+Row = dict[str, Any]
+
+content_free = json.loads((FOLDER / "type-words5-text-content-free.json").read_text())
+phrases = ("N/A", "", "XXXX", "[MASK]")
+options = list(content_free["N/A"])
+bias = {o: sum(content_free[p][o] for p in phrases) / len(phrases) for o in options}
+
+
+def calibrated(shares: dict[str, float]) -> dict[str, float]:
+    divided = {o: shares[o] / bias[o] for o in options}
+    total = sum(divided.values())
+    return {o: v / total for o, v in divided.items()}
+
+
+def f1(rows: list[Row], n_gold: int, keep: Callable[[Row], bool]) -> float:
+    kept = [r for r in rows if keep(r)]
+    right = sum(r["gold"] for r in kept)
+    precision, recall = right / max(len(kept), 1), right / n_gold
+    return round(2 * precision * recall / max(precision + recall, 1e-9), 3)
+
+
+def rules(wanted: str) -> dict[str, Callable[[Row], bool]]:
+    def share(r: Row) -> float:
+        return float(r["options"][wanted])
+
+    def top(shares: dict[str, float]) -> str:
+        return max(shares, key=lambda o: shares[o])
+
+    return {
+        "no check": lambda r: True,
+        "share >= 0.5": lambda r: share(r) >= 0.5,
+        "argmax": lambda r: top(r["options"]) == wanted,
+        "calibrated argmax": lambda r: top(calibrated(r["options"])) == wanted,
+        **{
+            f"share >= {k} x bias": (lambda r, k=k: share(r) >= k * bias[wanted])
+            for k in (1.0, 1.2, 1.4)
+        },
+    }
+
+
+print("bias:", {o: round(v, 3) for o, v in bias.items()})
+for wanted, name in TASKS.items():
+    for split, n in (("train", 120), ("test", 200)):
+        data = json.loads((FOLDER / f"{name}-{split}{n}-type-words5-text.json").read_text())
+        rows, n_gold = data["candidates"], data["n_gold"]
+        scores = {rule: f1(rows, n_gold, keep) for rule, keep in rules(wanted).items()}
+        print(f"{name} {split}: {scores}")
