@@ -1,7 +1,8 @@
 """Which rule turns the type question's option shares into keep/drop? Exact F1 over the
 candidates span_type_choice.py saved (words5-text), per task and split, for: no check, a
 majority share (>= 0.5), the argmax, the argmax after dividing out the content-free bias,
-and the share against that bias times 1.0 / 1.2 / 1.4.
+the share against that bias times 1.0 / 1.2 / 1.4, and (as shipped) the share against the bias
+for strings with a capital letter only, and the capital rule alone.
 
 Usage: python type_rules.py   (reads results/annotator/prompt-experiments/)
 """
@@ -41,8 +42,13 @@ def rules(wanted: str) -> dict[str, Callable[[Row], bool]]:
     def top(shares: dict[str, float]) -> str:
         return max(shares, key=lambda o: shares[o])
 
+    def capital(r: Row) -> bool:
+        return any(char.isupper() for char in r["text"])
+
     return {
         "no check": lambda r: True,
+        "capital only": capital,
+        "share >= bias, capital (shipped)": lambda r: capital(r) and share(r) >= bias[wanted],
         "share >= 0.5": lambda r: share(r) >= 0.5,
         "argmax": lambda r: top(r["options"]) == wanted,
         "calibrated argmax": lambda r: top(calibrated(r["options"])) == wanted,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from falconer.annotator.annotator import TYPE_OPTIONS, Annotator, parse_type
+from falconer.annotator.annotator import TYPE_OPTIONS, Annotator, name_shaped, parse_type
 from falconer.annotator.prompts import load_template, parse_template
 from falconer.annotator.records import (
     Annotation,
@@ -47,6 +47,15 @@ def test_type_question_names_the_candidate_and_never_sends_its_document() -> Non
 def test_an_unknown_span_type_is_an_input_error_that_lists_the_types() -> None:
     with pytest.raises(InputError, match="person"):
         Annotator(_annotator().client, span_type="disease")
+
+
+def test_only_strings_with_a_capital_can_be_names_where_the_text_has_capitals() -> None:
+    strings = ["police", "Ann Miller", "the referee", "NEW YORK", "he"]
+    text = "Police said Ann Miller , the referee , left NEW YORK ; he declined to comment ."
+    assert name_shaped(strings, text) == ["Ann Miller", "NEW YORK"]
+    lowercase = "police said ann miller left new york"
+    assert name_shaped(["police", "ann miller"], lowercase) == ["police", "ann miller"]
+    assert name_shaped(["东京"], "他去了东京") == ["东京"]
 
 
 def test_type_replies_without_logprobs_are_read_from_the_first_word() -> None:

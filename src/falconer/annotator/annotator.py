@@ -66,6 +66,15 @@ def _span_answer_text(answer: Any) -> str:
     return json.dumps({"spans": list(answer)}, ensure_ascii=False)
 
 
+def name_shaped(strings: Sequence[str], text: str) -> list[str]:
+    """The strings that can be names: in a document written with capital letters, a name has
+    one (this drops "police", "pilot", "the referee" before any call). Caseless scripts and
+    all-lowercase documents keep every string."""
+    if not any(char.isupper() for char in text):
+        return list(strings)
+    return [string for string in strings if any(char.isupper() for char in string)]
+
+
 def parse_type(response: ChatResponse) -> dict[str, float]:
     """Each type's probability, from first-token logprobs, else from the reply's first word."""
     shares = option_probabilities(response.first_token_logprobs, TYPE_OPTIONS)
@@ -256,7 +265,7 @@ class Annotator:
         if self.verify_spans:
             confirmed &= await self._confirmed_by_yes_no(instruction, text, strings)
         if self.span_type is not None:
-            confirmed &= await self._confirmed_by_type(strings)
+            confirmed &= await self._confirmed_by_type(name_shaped(strings, text))
         kept = tuple(s for s in spans if s.text in confirmed)
         return kept, tuple(string for string in strings if string not in confirmed)
 
