@@ -3,7 +3,8 @@
 One question per call, the document fenced as data. A label is read from the first answer
 token's yes/no probabilities when the backend exposes them (else from the text); spans are
 strings the LLM copies out of the document, grounded to offsets by `grounding.ground`, then
-(optionally) each distinct string confirmed by its own yes/no call.
+(optionally) each distinct string checked by its own call: a yes/no question with the
+document, or, when the user names the type of name wanted, a multiple choice of its type.
 A document whose call fails (after retries and one repair) is recorded as a failure with
 its reason; the run itself always completes.
 """
