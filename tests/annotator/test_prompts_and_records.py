@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from falconer.annotator.annotator import TYPE_OPTIONS, Annotator, name_shaped, parse_type
+from falconer.annotator.annotator import (
+    TYPE_OPTIONS,
+    Annotator,
+    name_shaped,
+    parse_type,
+    trimmed_to_name,
+)
 from falconer.annotator.prompts import load_template, parse_template
 from falconer.annotator.records import (
     Annotation,
@@ -56,6 +62,15 @@ def test_only_strings_with_a_capital_can_be_names_where_the_text_has_capitals() 
     lowercase = "police said ann miller left new york"
     assert name_shaped(["police", "ann miller"], lowercase) == ["police", "ann miller"]
     assert name_shaped(["东京"], "他去了东京") == ["东京"]
+
+
+def test_names_lose_the_uncapitalised_words_around_them_and_keep_true_offsets() -> None:
+    text = "Then captain Courtney Walsh , 38th , left ."
+    span = Span(5, 27, "captain Courtney Walsh")
+    trimmed = trimmed_to_name(span)
+    assert trimmed == Span(13, 27, "Courtney Walsh")
+    assert text[trimmed.start : trimmed.end] == trimmed.text
+    assert trimmed_to_name(Span(0, 6, "police")) == Span(0, 6, "police")
 
 
 def test_type_replies_without_logprobs_are_read_from_the_first_word() -> None:

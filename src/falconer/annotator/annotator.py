@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -74,6 +75,17 @@ def name_shaped(strings: Sequence[str], text: str) -> list[str]:
     if not any(char.isupper() for char in text):
         return list(strings)
     return [string for string in strings if any(char.isupper() for char in string)]
+
+
+def trimmed_to_name(span: Span) -> Span:
+    """The span without the words before its first and after its last capitalised word
+    ("captain Courtney Walsh" -> "Courtney Walsh"); used where a cased text's strings must be
+    names. Measured on conll candidates, it lifted exact F1 on all three types, train and test."""
+    capitalised = [w for w in re.finditer(r"\S+", span.text) if any(c.isupper() for c in w[0])]
+    if not capitalised:
+        return span
+    first, last = capitalised[0].start(), capitalised[-1].end()
+    return Span(span.start + first, span.start + last, span.text[first:last], span.confidence)
 
 
 def parse_type(response: ChatResponse) -> dict[str, float]:
@@ -267,8 +279,10 @@ class Annotator:
             confirmed &= await self._confirmed_by_yes_no(instruction, text, strings)
         if self.span_type is not None:
             confirmed &= await self._confirmed_by_type(name_shaped(strings, text))
-        kept = tuple(s for s in spans if s.text in confirmed)
-        return kept, tuple(string for string in strings if string not in confirmed)
+        kept = [s for s in spans if s.text in confirmed]
+        if self.span_type is not None and any(char.isupper() for char in text):
+            kept = list(dict.fromkeys(trimmed_to_name(s) for s in kept))
+        return tuple(kept), tuple(string for string in strings if string not in confirmed)
 
     async def _confirmed_by_yes_no(
         self, instruction: str, text: str, strings: list[str]
