@@ -8,7 +8,6 @@ Usage: python span_type_choice.py TASK_DIR SPLIT N VARIANT OUT.json
 
 import asyncio
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from falconer.bench.annotator_bench import sample_documents
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
 from falconer.llm.base import ChatRequest, ChatResponse, Message
+from falconer.llm.structured import option_probabilities
 
 OPTIONS = {
     "letters": (
@@ -129,22 +129,15 @@ def request(text: str, phrase: str) -> ChatRequest:
     return ChatRequest(messages, max_tokens=2, top_logprobs=20)
 
 
-def option_probabilities(response: ChatResponse) -> dict[str, float]:
-    mass = dict.fromkeys(labels, 0.0)
-    for token, logprob in response.first_token_logprobs.items():
-        key = token.strip().lower()
-        for label in labels:
-            if key and label.lower().startswith(key) and (len(key) > 1 or len(label) == 1):
-                mass[label] += math.exp(logprob)
-                break
-    total = sum(mass.values()) or 1.0
-    return {label: value / total for label, value in mass.items()}
+def shares(response: ChatResponse) -> dict[str, float]:
+    found = option_probabilities(response.first_token_logprobs, labels)
+    return found if found is not None else dict.fromkeys(labels, 0.0)
 
 
 async def classify(candidate: dict[str, Any]) -> dict[str, Any]:
     answer = await client.ask(
         request(texts[candidate["id"]], candidate["text"]),
-        option_probabilities,
+        shares,
         template_version=f"type-choice-{variant}",
     )
     return {**candidate, "options": answer.value, "reply": answer.response.text}
