@@ -9,6 +9,7 @@ import pytest
 from falconer.annotator.annotator import Annotator, parse_type
 from falconer.core.artifacts import sha256_of
 from falconer.core.documents import Document
+from falconer.engine.answerers import LLMAnswerer
 from falconer.llm.cache import cache_dir
 from falconer.llm.client import LLMClient
 from falconer.llm.embedded import DEFAULT_MODEL_SHA256, default_model_path
@@ -82,6 +83,20 @@ def test_type_checked_spans_keep_the_name_and_report_what_they_reject(
     assert "Angela Merkel" in kept and "Athens" not in kept
     assert not kept & set(annotation.rejected)
     assert run.summary()["rejected_by_check"] == len(annotation.rejected)
+    assert annotation.provenance.checks == f"{checked.templates['type'].version}:person"
+
+
+def test_a_plan_steps_span_type_checks_what_the_llm_answers_for_that_step(
+    annotator: Annotator,
+) -> None:
+    """`falconer mine` and LLM-only runs answer through LLMAnswerer: a typed plan step's
+    type reaches the annotator per call, and an untyped step is left alone."""
+    people, places = "Extract the names of people.", "Extract the names of places."
+    answerer = LLMAnswerer(annotator, {people: "person"})
+    text = "Prime Minister Costas Simitis met Angela Merkel in Athens on Monday ."
+    kept = {s.text for s in answerer.get_span([text], people)[0].spans}
+    assert "Angela Merkel" in kept and "Athens" not in kept
+    assert "Athens" in {s.text for s in answerer.get_span([text], places)[0].spans}
 
 
 def test_concurrent_requests_each_get_their_own_answer(annotator: Annotator) -> None:

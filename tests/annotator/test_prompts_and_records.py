@@ -104,7 +104,9 @@ def test_span_requests_carry_a_json_schema_and_label_requests_ask_for_logprobs()
 
 
 def test_saved_run_loads_back_with_provenance_and_failures(tmp_path: Path) -> None:
-    provenance = Provenance("embedded", "qwen", "span_v1-abc", "2026-01-01T00:00:00+00:00")
+    provenance = Provenance(
+        "embedded", "qwen", "span_v1-abc", "2026-01-01T00:00:00+00:00", checks="type_v1-def:person"
+    )
     text = "Zoë met Ann ."
     run = AnnotationRun("Extract the names of people.", "span")
     run.annotations.append(

@@ -73,6 +73,26 @@ def test_invalid_plans_say_what_is_wrong_and_where(change: dict[str, Any], messa
         Plan.parse({**PLAN, **change})
 
 
+def test_a_span_step_carries_a_span_type_that_round_trips_and_only_it_may() -> None:
+    typed = {
+        "id": "s3",
+        "op": "get_span",
+        "instruction": "Extract the names of people.",
+        "span_type": "person",
+    }
+    plan = Plan.parse({**PLAN, "steps": [*PLAN["steps"][:2], typed]})
+    assert plan.span_types == {"Extract the names of people.": "person"}
+    assert Plan.from_yaml(plan.to_yaml()) == plan and Plan.from_json(plan.to_json()) == plan
+    assert plan.to_neutral()["steps"][2]["span_type"] == "person"
+    assert "span_type" not in plan.to_neutral()["steps"][0]
+    for wrong, message in [
+        ({**typed, "span_type": "city"}, "span_type"),
+        ({**PLAN["steps"][0], "span_type": "person"}, "get_span steps only"),
+    ]:
+        with pytest.raises(PlanValidationError, match=message):
+            Plan.parse({**PLAN, "steps": [wrong, *PLAN["steps"][1:]]})
+
+
 def test_reference_plans_of_the_planning_benchmark_all_validate(bench_dir: Path) -> None:
     rows = [json.loads(line) for line in (bench_dir / "planning" / "dev.jsonl").open()]
     plans = [Plan.parse(plan) for row in rows for plan in row["plans"]]

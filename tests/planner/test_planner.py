@@ -131,3 +131,10 @@ def test_a_filter_that_asks_only_whether_the_extracted_things_are_mentioned_is_d
     assert (checked == plan) is kept
     if not kept:
         assert checked.filter is None and [s.id for s in checked.steps] == ["s2"]
+
+
+def test_the_planner_is_never_offered_span_types_which_only_a_user_adds() -> None:
+    schema = Planner(LLMClient(AlwaysBroken())).request(INSTRUCTION).schema
+    assert schema is not None
+    assert set(schema["$defs"]["Step"]["properties"]) == {"id", "op", "instruction"}
+    assert "span_type" in Plan.model_json_schema()["$defs"]["Step"]["properties"]

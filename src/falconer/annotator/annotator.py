@@ -27,7 +27,7 @@ from falconer.annotator.prompts import PromptTemplate, load_template
 from falconer.annotator.records import Annotation, AnnotationRun, Failure, Provenance
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.core.spans import Span
+from falconer.core.spans import SPAN_TYPES, Span
 from falconer.core.tasks import KINDS, Kind
 from falconer.llm.base import ChatRequest, ChatResponse, LLMError
 from falconer.llm.client import LLMClient
@@ -49,7 +49,6 @@ DEFAULT_TEMPLATES: dict[str, str] = {
 
 # The answers of the type template; a span type a user can require is one of the named kinds.
 TYPE_OPTIONS = ("person", "people", "organization", "location", "other")
-SPAN_TYPES = ("person", "organization", "location")
 # Phrases that carry no content: the model's answer to them is its bias toward each type.
 CONTENT_FREE = ("N/A", "", "XXXX", "[MASK]")
 
@@ -92,6 +91,12 @@ def trimmed_to_name(span: Span) -> Span:
     return Span(span.start + first, span.start + last, span.text[first:last], span.confidence)
 
 
+def _checked_span_type(span_type: str | None) -> str | None:
+    if span_type is not None and span_type not in SPAN_TYPES:
+        raise InputError(f"span type must be one of {SPAN_TYPES}, got {span_type!r}")
+    return span_type
+
+
 def parse_type(response: ChatResponse) -> dict[str, float]:
     """Each type's probability, from first-token logprobs, else from the reply's first word."""
     shares = option_probabilities(response.first_token_logprobs, TYPE_OPTIONS)
@@ -123,20 +128,27 @@ class Annotator:
         verify_spans: bool = False,
         span_type: str | None = None,
     ) -> None:
-        if span_type is not None and span_type not in SPAN_TYPES:
-            raise InputError(f"span type must be one of {SPAN_TYPES}, got {span_type!r}")
         self.client = client
         names = {**DEFAULT_TEMPLATES, **(templates or {})}
         self.templates: dict[str, PromptTemplate] = {k: load_template(v) for k, v in names.items()}
         self.concurrency = concurrency or max(client.backend.max_concurrency, 1)
         self.max_span_tokens = max_span_tokens
         self.verify_spans = verify_spans
-        self.span_type = span_type
+        self.span_type = _checked_span_type(span_type)
         self._type_bias: dict[str, float] | None = None
 
     @property
     def prompt_version(self) -> dict[str, str]:
         return {kind: template.version for kind, template in self.templates.items()}
+
+    def _checks_version(self, span_type: str | None) -> str:
+        """The versions of the span checks that run, in the order they filter."""
+        checks = []
+        if self.verify_spans:
+            checks.append(self.templates["verify"].version)
+        if span_type is not None:
+            checks.append(f"{self.templates['type'].version}:{span_type}")
+        return "+".join(checks)
 
     def verify_request(self, instruction: str, text: str, candidate: str) -> ChatRequest:
         """The yes/no check of one extracted string (one question per call)."""
@@ -174,14 +186,18 @@ class Annotator:
         kind: Kind,
         docs: Sequence[Document],
         progress: Callable[[int, int], None] | None = None,
+        *,
+        span_type: str | None = None,
     ) -> AnnotationRun:
-        """Annotate every document; `progress(done, total)` after each one finishes."""
+        """Annotate every document; `progress(done, total)` after each one finishes.
+        `span_type` (a plan step's) overrides the annotator's own for this call."""
         if kind not in KINDS:
             raise InputError(f"kind must be one of {KINDS}, got {kind!r}")
         if not instruction.strip():
             raise InputError("instruction is empty")
+        span_type = _checked_span_type(span_type or self.span_type)
         started = time.perf_counter()
-        if kind == "span" and self.span_type is not None:
+        if kind == "span" and span_type is not None:
             with contextlib.suppress(LLMError):  # retried per document, failing only those
                 await self._measure_type_bias()
         gate = asyncio.Semaphore(self.concurrency)
@@ -190,7 +206,7 @@ class Annotator:
         async def one(doc: Document) -> Annotation | Failure:
             nonlocal done
             async with gate:
-                outcome = await self._annotate_one(instruction, kind, doc)
+                outcome = await self._annotate_one(instruction, kind, doc, span_type)
             done += 1
             if progress is not None:
                 progress(done, len(docs))
@@ -208,12 +224,17 @@ class Annotator:
         return run
 
     def annotate_sync(
-        self, instruction: str, kind: Kind, docs: Sequence[Document]
+        self,
+        instruction: str,
+        kind: Kind,
+        docs: Sequence[Document],
+        *,
+        span_type: str | None = None,
     ) -> AnnotationRun:
-        return asyncio.run(self.annotate(instruction, kind, docs))
+        return asyncio.run(self.annotate(instruction, kind, docs, span_type=span_type))
 
     async def _annotate_one(
-        self, instruction: str, kind: Kind, doc: Document
+        self, instruction: str, kind: Kind, doc: Document, span_type: str | None
     ) -> Annotation | Failure:
         template = self.templates[kind]
         parse: Callable[[ChatResponse], Any] = (
@@ -235,6 +256,7 @@ class Annotator:
             prompt_version=template.version,
             time=datetime.now(UTC).isoformat(timespec="seconds"),
             cached=answer.response.cached,
+            checks=self._checks_version(span_type) if kind == "span" else "",
         )
         if kind == "label":
             label, probability = answer.value
@@ -249,7 +271,7 @@ class Annotator:
             )
         grounded = ground(doc.text, answer.value.spans)
         try:
-            kept, rejected = await self._verified(instruction, doc.text, grounded.spans)
+            kept, rejected = await self._verified(instruction, doc.text, grounded.spans, span_type)
         except LLMError as error:
             return Failure(doc.id, doc.text, f"span check failed: {error.reason}")
         return Annotation(
@@ -264,7 +286,7 @@ class Annotator:
         )
 
     async def _verified(
-        self, instruction: str, text: str, spans: tuple[Span, ...]
+        self, instruction: str, text: str, spans: tuple[Span, ...], span_type: str | None
     ) -> tuple[tuple[Span, ...], tuple[str, ...]]:
         """Spans whose surface string passes the enabled checks, and the strings that failed.
 
@@ -276,16 +298,16 @@ class Annotator:
         question does (AUC 0.47 against 0.96 on train candidates).
         """
         strings = sorted({s.text for s in spans})
-        if not strings or not (self.verify_spans or self.span_type):
+        if not strings or not (self.verify_spans or span_type):
             return spans, ()
         confirmed = set(strings)
         if self.verify_spans:
             confirmed &= await self._confirmed_by_yes_no(instruction, text, strings)
-        if self.span_type is not None:
+        if span_type is not None:
             candidates = name_shaped(strings, text)
-            confirmed &= await self._confirmed_by_type(candidates, self.span_type)
+            confirmed &= await self._confirmed_by_type(candidates, span_type)
         kept = [s for s in spans if s.text in confirmed]
-        if self.span_type is not None and _has_capital(text):
+        if span_type is not None and _has_capital(text):
             kept = list(dict.fromkeys(trimmed_to_name(s) for s in kept))
         return tuple(kept), tuple(string for string in strings if string not in confirmed)
 

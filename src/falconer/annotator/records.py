@@ -25,6 +25,9 @@ class Provenance:
     prompt_version: str
     time: str
     cached: bool = False
+    # The templates of the checks a span answer passed ("type_v1-<hash>:person"), so a proxy
+    # retrained from saved annotations knows which filter made them; empty when none ran.
+    checks: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,7 @@ def _row(annotation: Annotation) -> dict[str, Any]:
             "prompt_version": annotation.provenance.prompt_version,
             "time": annotation.provenance.time,
             "cached": annotation.provenance.cached,
+            "checks": annotation.provenance.checks,
         },
     }
     if annotation.kind == "label":

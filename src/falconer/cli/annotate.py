@@ -14,12 +14,13 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from falconer.annotator.annotator import SPAN_TYPES, Annotator
+from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import read_documents, save_run
 from falconer.annotator.sampling import SAMPLERS, choose
 from falconer.cli.options import JSON_OUT, LLM, NO_CACHE
 from falconer.core.documents import Document
 from falconer.core.errors import FalconerError
+from falconer.core.spans import SPAN_TYPES
 from falconer.core.tasks import KINDS
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient

@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from falconer.core.errors import InputError
+
+# The kinds of name an extraction step can require of every span it returns; the annotator
+# checks each extracted string's type with its own LLM question.
+SpanType = Literal["person", "organization", "location"]
+SPAN_TYPES: tuple[str, ...] = get_args(SpanType)
 
 
 @dataclass(frozen=True, slots=True, order=True)

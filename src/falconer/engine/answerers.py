@@ -7,7 +7,7 @@ the annotations a proxy learns from are the same function of the same text.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import AnnotationRun
@@ -23,8 +23,10 @@ class LLMAnswerer:
 
     name = "llm"
 
-    def __init__(self, annotator: Annotator) -> None:
+    def __init__(self, annotator: Annotator, span_types: Mapping[str, str] | None = None) -> None:
+        """`span_types`: the span type a plan requires, by step instruction (`span_types_of`)."""
         self.annotator = annotator
+        self.span_types = dict(span_types or {})
         self.failures: list[str] = []
 
     def get_label(self, texts: Sequence[str], instruction: str) -> list[LabelResult]:
@@ -50,6 +52,7 @@ class LLMAnswerer:
 
     def _ask(self, texts: Sequence[str], instruction: str, kind: Kind) -> AnnotationRun:
         docs = [Document(str(index), text) for index, text in enumerate(texts)]
-        run = asyncio.run(self.annotator.annotate(instruction, kind, docs))
+        span_type = self.span_types.get(instruction) if kind == "span" else None
+        run = asyncio.run(self.annotator.annotate(instruction, kind, docs, span_type=span_type))
         self.failures += [f"{instruction}: {failure.reason}" for failure in run.failures]
         return run

@@ -228,7 +228,7 @@ class Miner:
         started = time.perf_counter()
         plan, plan_usage = self._plan(instruction, plan, sample)
         seconds = {"plan": time.perf_counter() - started}
-        answerer = LLMAnswerer(self._annotator())
+        answerer = LLMAnswerer(self._annotator(), plan.span_types)
         started = time.perf_counter()
         execution = self._execute(plan, answerer, corpus)
         seconds["execute"] = time.perf_counter() - started
@@ -295,7 +295,14 @@ class Miner:
                 continue
             self.log(f"annotating {len(sample)} documents for {step.id}: {step.instruction!r}")
             tick = self._tick(step)
-            run = asyncio.run(self._annotator().annotate(step.instruction, step.kind, sample, tick))  # type: ignore[arg-type]
+            annotating = self._annotator().annotate(
+                step.instruction,
+                step.kind,
+                sample,
+                tick,
+                span_type=step.span_type,
+            )
+            run = asyncio.run(annotating)
             if not run.annotations:
                 reasons = sorted({f.reason for f in run.failures})[:3]
                 raise InputError(f"the LLM annotated none of the sample for {step.id}: {reasons}")
@@ -315,7 +322,7 @@ class Miner:
         far are saved after each round, and the LLM cache makes a rerun of a crashed loop
         free up to where it stopped."""
         step_of = {step.instruction: step for step in plan.steps}
-        runs = {step.id: AnnotationRun(step.instruction, step.kind) for step in plan.steps}  # type: ignore[arg-type]
+        runs = {step.id: AnnotationRun(step.instruction, step.kind) for step in plan.steps}
         # one annotator per step for all rounds: its meter adds up the step's usage
         annotators = {step.id: self._annotator() for step in plan.steps}
         seconds["annotate"] = seconds["train"] = 0.0
@@ -325,7 +332,10 @@ class Miner:
             step = step_of[instruction]
             self.log(f"annotating {len(docs)} documents for {step.id}: {instruction!r}")
             annotator = annotators[step.id]
-            run = asyncio.run(annotator.annotate(instruction, kind, docs, self._tick(step)))
+            annotating = annotator.annotate(
+                instruction, kind, docs, self._tick(step), span_type=step.span_type
+            )
+            run = asyncio.run(annotating)
             total = runs[step.id]
             total.annotations.extend(run.annotations)
             total.failures.extend(run.failures)
@@ -351,7 +361,7 @@ class Miner:
             select_on_held_out=self.options.target_agreement is None,
             seed=self.options.seed,
         )
-        questions = [Question(step.instruction, step.kind) for step in plan.steps]  # type: ignore[arg-type]
+        questions = [Question(step.instruction, step.kind) for step in plan.steps]
         result = ActiveAnnotation(questions, pool, annotate, train, options, log=self.log).run()
         curve.extend(r.to_dict() for r in result.rounds)
         curve.append({"stopped": result.stopped})
@@ -381,7 +391,7 @@ class Miner:
             cut = round(len(examples) * self.options.held_out)
             held[step.id] = examples[:cut]
             dev = examples[:cut] if selecting else []
-            train.append(TaskData(step.instruction, step.kind, examples[cut:], dev))  # type: ignore[arg-type]
+            train.append(TaskData(step.instruction, step.kind, examples[cut:], dev))
         return train, held
 
     def _offset_sample(self, corpus: Corpus) -> list[Document]:
@@ -488,7 +498,7 @@ class Miner:
             threshold = choose_threshold(check.confidences, check.agrees, target)
             thresholds[step.instruction] = threshold.value
             summary["cascade"] = threshold.to_dict()
-        llm = LLMAnswerer(self._annotator())
+        llm = LLMAnswerer(self._annotator(), plan.span_types)
         budget = self.budget
         if budget is None:
             return CascadeAnswerer(proxy, llm, thresholds)

@@ -37,6 +37,15 @@ class PlanResult:
     note: str | None = None  # set when the plan is a fallback the user should review
 
 
+def planner_schema() -> dict[str, Any]:
+    """The plan schema that constrains the planner's reply, without span types: the 0.5B
+    model cannot tell from an instruction which type of name it asks for ("Extract the names
+    of people." -> "people"), so the type is the user's to add to a plan."""
+    schema = Plan.model_json_schema()
+    schema["$defs"]["Step"]["properties"].pop("span_type")
+    return schema
+
+
 def _resource(name: str) -> str:
     return (resources.files("falconer.planner") / "prompts" / name).read_text(encoding="utf-8")
 
@@ -214,7 +223,7 @@ class Planner:
         turns.append(Message("user", _user_turn(instruction, examples, fields)))
         return ChatRequest(
             tuple(turns),
-            schema=Plan.model_json_schema(),
+            schema=planner_schema(),
             schema_name="plan",
             max_tokens=self.max_tokens,
         )
