@@ -46,3 +46,6 @@ def test_demo_annotates_trains_executes_and_reports(tmp_path: Path, mine_stages:
     assert saved["execute"]["docs_per_second"] > 0
     assert "# Falconer run" in Path(report.outputs["report_markdown"]).read_text()
     assert (tmp_path / "run" / "proxy" / "proxy.json").is_file()
+    people = (tmp_path / "run" / "annotations" / "people.jsonl").read_text().splitlines()
+    checked = [json.loads(line)["provenance"]["checks"] for line in people]
+    assert checked and all(check.endswith(":person") for check in checked)

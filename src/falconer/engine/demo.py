@@ -1,7 +1,8 @@
 """`falconer demo`: the whole loop on the bundled corpus with the embedded LLM, offline.
 
 The demo gives its plan rather than asking the embedded 0.5B model to write one, so it runs
-the same way every time: the LLM annotates a sample for each step, one proxy learns both
+the same way every time (and its people step requires persons: the LLM's extracted strings are
+type-checked before the proxy learns from them): the LLM annotates a sample for each step, one proxy learns both
 steps, the proxy answers for every sentence, and the report says how far the proxy agrees
 with LLM labels it never saw, what the LLM cost and how fast each stage ran.
 """
@@ -18,7 +19,12 @@ from falconer.plan.schema import Plan
 DEMO_PLAN = Plan.parse(
     {
         "steps": [
-            {"id": "people", "op": "get_span", "instruction": "Extract the names of people."},
+            {
+                "id": "people",
+                "op": "get_span",
+                "instruction": "Extract the names of people.",
+                "span_type": "person",
+            },
             {"id": "music", "op": "get_label", "instruction": "Is this sentence about music?"},
         ],
         "fields": {"people": "people", "about_music": "music"},
