@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from falconer.annotator.records import Annotation, AnnotationRun, Provenance
 from falconer.core.documents import Document
+from falconer.core.errors import InputError
 from falconer.engine.mine import MineOptions, Miner
 from falconer.plan.schema import Plan
 
@@ -47,3 +50,33 @@ def test_label_decisions_are_centred_on_corpus_texts_the_annotator_never_saw(
     pools = miner._unannotated(PLAN, sample, _runs())  # d0..d39 annotated
     assert pools == {INSTRUCTION: [f"review {i}" for i in range(40, 64, 2)]}
     assert Miner(tmp_path, MineOptions(offset_pool=0))._unannotated(PLAN, sample, _runs()) == {}
+
+
+def test_a_span_type_for_the_run_types_every_untyped_span_step_and_a_typo_fails_at_once(
+    tmp_path: Path,
+) -> None:
+    plan = Plan.parse(
+        {
+            "steps": [
+                {"id": "s1", "op": "get_label", "instruction": INSTRUCTION},
+                {"id": "s2", "op": "get_span", "instruction": "Extract the names of people."},
+                {
+                    "id": "s3",
+                    "op": "get_span",
+                    "instruction": "Extract the clubs.",
+                    "span_type": "organization",
+                },
+            ],
+            "filter": "s1",
+            "fields": {"people": "s2", "clubs": "s3"},
+        }
+    )
+    miner = Miner(tmp_path, MineOptions(span_type="person"))
+    typed, _ = miner._plan(None, plan, [])
+    assert typed.span_types == {
+        "Extract the names of people.": "person",
+        "Extract the clubs.": "organization",
+    }
+    assert Plan.from_json((tmp_path / "plan.json").read_text()) == typed
+    with pytest.raises(InputError, match="span type must be one of"):
+        Miner(tmp_path, MineOptions(span_type="people"))

@@ -93,6 +93,16 @@ def test_a_span_step_carries_a_span_type_that_round_trips_and_only_it_may() -> N
             Plan.parse({**PLAN, "steps": [wrong, *PLAN["steps"][1:]]})
 
 
+def test_steps_that_ask_the_same_question_cannot_require_different_span_types() -> None:
+    ask = {"op": "get_span", "instruction": "Extract the names."}
+    steps = [{"id": "a", **ask, "span_type": "person"}, {"id": "b", **ask}]
+    with pytest.raises(PlanValidationError, match="require different span types"):
+        Plan.parse({"steps": steps, "fields": {"x": "a", "y": "b"}})
+    assert Plan.parse({"steps": steps[:1], "fields": {"x": "a"}}).with_span_type(
+        "location"
+    ).span_types == {"Extract the names.": "person"}
+
+
 def test_reference_plans_of_the_planning_benchmark_all_validate(bench_dir: Path) -> None:
     rows = [json.loads(line) for line in (bench_dir / "planning" / "dev.jsonl").open()]
     plans = [Plan.parse(plan) for row in rows for plan in row["plans"]]

@@ -17,10 +17,9 @@ from rich.console import Console
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import read_documents, save_run
 from falconer.annotator.sampling import SAMPLERS, choose
-from falconer.cli.options import JSON_OUT, LLM, NO_CACHE
+from falconer.cli.options import JSON_OUT, LLM, NO_CACHE, SPAN_TYPE
 from falconer.core.documents import Document
 from falconer.core.errors import FalconerError
-from falconer.core.spans import SPAN_TYPES
 from falconer.core.tasks import KINDS
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
@@ -28,10 +27,6 @@ from falconer.llm.registry import create_backend
 
 app = typer.Typer(help="Annotate documents with an LLM; measure the annotator against gold.")
 console = Console(stderr=True)
-SPAN_TYPE = typer.Option(
-    None,
-    help=f"keep only extracted strings the LLM classifies as this type ({' | '.join(SPAN_TYPES)})",
-)
 
 
 def _client(llm: str, no_cache: bool, threads: int, slots: int, timeout: float) -> LLMClient:

@@ -20,6 +20,7 @@ from falconer.cli.options import (
     NO_CACHE,
     RUNTIME,
     SEED,
+    SPAN_TYPE,
     THREADS,
     one_of,
 )
@@ -123,6 +124,7 @@ def mine(
     active: bool = ACTIVE,
     active_start: int = ACTIVE_START,
     active_step: int = ACTIVE_STEP,
+    span_type: str | None = SPAN_TYPE,
 ) -> None:
     """Plan INSTRUCTION, annotate a sample of the corpus for every step with the LLM, train one
     proxy, run it over the whole corpus, and write results and a report to the run folder.
@@ -148,6 +150,7 @@ def mine(
         active_start=active_start,
         active_step=active_step,
         runtime=runtime,
+        span_type=span_type,
     )
 
     def job() -> RunReport:

@@ -1,10 +1,11 @@
 """`falconer demo`: the whole loop on the bundled corpus with the embedded LLM, offline.
 
 The demo gives its plan rather than asking the embedded 0.5B model to write one, so it runs
-the same way every time (and its people step requires persons: the LLM's extracted strings are
-type-checked before the proxy learns from them): the LLM annotates a sample for each step, one proxy learns both
-steps, the proxy answers for every sentence, and the report says how far the proxy agrees
-with LLM labels it never saw, what the LLM cost and how fast each stage ran.
+the same way every time (its people step requires persons: the strings the LLM extracts are
+type-checked before the proxy learns from them): the LLM annotates a sample for each step,
+one proxy learns both steps, the proxy answers for every sentence, and the report says how
+far the proxy agrees with LLM labels it never saw, what the LLM cost and how fast each stage
+ran.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from falconer.annotator.records import AnnotationRun, load_run, save_run
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.metrics import LabelScores
+from falconer.core.spans import SPAN_TYPES
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.acceleration import (
     accelerate_for,
@@ -113,6 +114,9 @@ class MineOptions:
     # proxy, which executes, from its answers on up to `distil_pool` unannotated documents
     distil_from: str | None = None
     distil_pool: int = 4000
+    # the kind of name every get_span step's spans must be, for plans that do not say
+    # (the planner never does); the annotator type-checks what the LLM extracts
+    span_type: str | None = None
 
 
 class Miner:
@@ -139,6 +143,10 @@ class Miner:
             )
         if self.options.distil_from and self.options.active:
             raise InputError("distillation does not combine with active annotation yet")
+        if self.options.span_type not in (None, *SPAN_TYPES):
+            raise InputError(
+                f"span type must be one of {SPAN_TYPES}, not {self.options.span_type!r}"
+            )
         if self.options.distil_pool < 1:
             raise InputError(f"distil from at least 1 document, not {self.options.distil_pool}")
         # parsed here so that a typo fails before any LLM call
@@ -259,6 +267,7 @@ class Miner:
     ) -> tuple[Plan, dict[str, Any]]:
         path = self.output / PLAN_FILE
         if plan is not None:
+            plan = self._typed(plan)
             write_atomically(path, plan.to_json())
             return plan, {}
         if instruction is None or not instruction.strip():
@@ -266,17 +275,22 @@ class Miner:
         saved = self.output / "instruction.txt"
         if path.is_file() and saved.is_file() and saved.read_text() == instruction:
             self.log(f"reusing the plan in {path}")
-            return Plan.from_json(path.read_text()), {}
+            return self._typed(Plan.from_json(path.read_text())), {}
         self.log(f"planning with {self.options.llm}")
         planner = Planner(self._client())
         examples = [d.text for d in sample[: self.options.plan_examples]]
         result = planner.plan_sync(instruction, examples)
         if result.note:
             self.log(f"note: {result.note}")
-        write_atomically(path, result.plan.to_json())
+        plan = self._typed(result.plan)
+        write_atomically(path, plan.to_json())
         write_atomically(saved, instruction)
-        self.log(result.plan.to_yaml())
-        return result.plan, result.usage
+        self.log(plan.to_yaml())
+        return plan, result.usage
+
+    def _typed(self, plan: Plan) -> Plan:
+        span_type = self.options.span_type
+        return plan if span_type is None else plan.with_span_type(span_type)
 
     def _annotate(
         self, plan: Plan, sample: Sequence[Document], given: Mapping[str, AnnotationRun]

@@ -74,6 +74,12 @@ class Plan(BaseModel):
             problems.append(f"duplicate step ids: {', '.join(duplicates)}")
         if not self.fields and self.filter is None:
             problems.append("plan outputs nothing: give fields, a filter, or both")
+        types: dict[str, set[str | None]] = {}
+        for step in self.steps:
+            types.setdefault(step.instruction, set()).add(step.span_type)
+        for instruction, kinds in types.items():
+            if len(kinds) > 1:  # the primitives are called by instruction
+                problems.append(f"steps asking {instruction!r} require different span types")
         by_id = {step.id: step for step in self.steps}
         for name, step_id in self.fields.items():
             if step_id not in by_id:
@@ -89,6 +95,14 @@ class Plan(BaseModel):
         """The span type each typed get_span step requires, by its instruction (what the
         primitives are called with)."""
         return {step.instruction: step.span_type for step in self.steps if step.span_type}
+
+    def with_span_type(self, span_type: str) -> Plan:
+        """The plan with every get_span step that names no type requiring `span_type`."""
+        neutral = self.to_neutral()
+        for step in neutral["steps"]:
+            if step["op"] == "get_span":
+                step.setdefault("span_type", span_type)
+        return Plan.parse(neutral)
 
     @property
     def filter_expression(self) -> Expression | None:
