@@ -53,6 +53,8 @@ class E2EOptions:
     active: bool = False
     active_start: int = 48
     active_step: int = 32
+    # the kind of name the plans' span steps require, on both sides (see MineOptions)
+    span_type: str | None = None
 
 
 def task_plan(meta: dict[str, Any]) -> Plan:
@@ -129,6 +131,7 @@ class E2EBench:
             "llm": self.options.llm,
             "backbone": self.options.backbone,
             "active": self.options.active,
+            "span_type": self.options.span_type,
             **({"distil_from": self.options.distil_from} if self.options.distil_from else {}),
             "llm_only": {"score": compare(ids, baseline, gold), "run": _summary(llm_only)},
             "falconer": runs,
@@ -168,6 +171,7 @@ class E2EBench:
             active=self.options.active,
             active_start=self.options.active_start,
             active_step=self.options.active_step,
+            span_type=self.options.span_type,
         )
         return Miner(folder, options, self.log, self.progress)
 

@@ -37,6 +37,7 @@ from falconer.cli.options import (
     NO_CACHE,
     RUNTIME,
     SEED,
+    SPAN_TYPE,
 )
 from falconer.cli.progress import training_progress
 from falconer.core.errors import InputError
@@ -357,6 +358,7 @@ def bench_e2e_command(
     active: bool = ACTIVE,
     active_start: int = ACTIVE_START,
     active_step: int = ACTIVE_STEP,
+    span_type: str | None = SPAN_TYPE,
 ) -> None:
     """LLM-only against Falconer (plan, annotate, train, execute) on each task's test
     documents: scores against gold, agreement, calls, tokens, $, seconds, docs/s, and both
@@ -376,6 +378,7 @@ def bench_e2e_command(
         active=active,
         active_start=active_start,
         active_step=active_step,
+        span_type=span_type,
     )
     machine = (
         f"{platform.platform()}, {os.cpu_count()} CPUs, {threads or 2} threads; "
