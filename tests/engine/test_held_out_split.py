@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from falconer.annotator.records import Annotation, AnnotationRun, Provenance
+from falconer.annotator.records import Annotation, AnnotationRun, Provenance, save_run
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.engine.mine import MineOptions, Miner
-from falconer.plan.schema import Plan
+from falconer.engine.mine import MineOptions, Miner, _reusable_run
+from falconer.plan.schema import Plan, Step
 
 INSTRUCTION = "Is this review positive?"
 PLAN = Plan.parse(
@@ -80,3 +80,21 @@ def test_a_span_type_for_the_run_types_every_untyped_span_step_and_a_typo_fails_
     assert Plan.from_json((tmp_path / "plan.json").read_text()) == typed
     with pytest.raises(InputError, match="span type must be one of"):
         Miner(tmp_path, MineOptions(span_type="people"))
+
+
+def test_saved_annotations_are_reused_only_for_the_span_type_they_were_checked_against(
+    tmp_path: Path,
+) -> None:
+    people = "Extract the names of people."
+    checked = Provenance("embedded", "m", "span_v2", "2026-12-03T00:00:00+00:00", checks="t:person")
+    docs = [Document(f"d{i}", f"Ann met Bob {i} .") for i in range(4)]
+    run = AnnotationRun(people, "span")
+    run.annotations += [Annotation(d.id, d.text, people, "span", checked, spans=()) for d in docs]
+    save_run(run, tmp_path / "s1.jsonl")
+
+    def step(span_type: str | None) -> Step:
+        return Step(id="s1", op="get_span", instruction=people, span_type=span_type)
+
+    assert _reusable_run(tmp_path / "s1.jsonl", step("person"), docs) is not None
+    assert _reusable_run(tmp_path / "s1.jsonl", step(None), docs) is None
+    assert _reusable_run(tmp_path / "s1.jsonl", step("location"), docs) is None

@@ -685,7 +685,14 @@ def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> Annotat
         return None
     ids = sorted([a.doc_id for a in run.annotations] + [f.doc_id for f in run.failures])
     fits = run.instruction == step.instruction and run.kind == step.kind
+    typed = {_required_type(a.provenance.checks) for a in run.annotations}
+    fits = fits and typed <= {step.span_type}  # a type added or changed since: annotate again
     return run if fits and ids == sorted(d.id for d in sample) else None
+
+
+def _required_type(checks: str) -> str | None:
+    """The span type an annotation was checked against ("type_v1-<hash>:person" -> person)."""
+    return checks.rpartition(":")[2] if ":" in checks else None
 
 
 def _runtime_part(proxy: Answerer) -> dict[str, str]:
