@@ -24,7 +24,7 @@ class LLMAnswerer:
     name = "llm"
 
     def __init__(self, annotator: Annotator, span_types: Mapping[str, str] | None = None) -> None:
-        """`span_types`: the span type a plan requires, by step instruction (`span_types_of`)."""
+        """`span_types`: the span type a plan requires, by step instruction (`Plan.span_types`)."""
         self.annotator = annotator
         self.span_types = dict(span_types or {})
         self.failures: list[str] = []
