@@ -27,7 +27,7 @@ from falconer.annotator.prompts import PromptTemplate, load_template
 from falconer.annotator.records import Annotation, AnnotationRun, Failure, Provenance
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.core.spans import SPAN_TYPES, Span
+from falconer.core.spans import Span, checked_span_type
 from falconer.core.tasks import KINDS, Kind
 from falconer.llm.base import ChatRequest, ChatResponse, LLMError
 from falconer.llm.client import LLMClient
@@ -91,12 +91,6 @@ def trimmed_to_name(span: Span) -> Span:
     return Span(span.start + first, span.start + last, span.text[first:last], span.confidence)
 
 
-def _checked_span_type(span_type: str | None) -> str | None:
-    if span_type is not None and span_type not in SPAN_TYPES:
-        raise InputError(f"span type must be one of {SPAN_TYPES}, got {span_type!r}")
-    return span_type
-
-
 def parse_type(response: ChatResponse) -> dict[str, float]:
     """Each type's probability, from first-token logprobs, else from the reply's first word."""
     shares = option_probabilities(response.first_token_logprobs, TYPE_OPTIONS)
@@ -134,7 +128,7 @@ class Annotator:
         self.concurrency = concurrency or max(client.backend.max_concurrency, 1)
         self.max_span_tokens = max_span_tokens
         self.verify_spans = verify_spans
-        self.span_type = _checked_span_type(span_type)
+        self.span_type = checked_span_type(span_type)
         self._type_bias: dict[str, float] | None = None
 
     @property
@@ -195,7 +189,7 @@ class Annotator:
             raise InputError(f"kind must be one of {KINDS}, got {kind!r}")
         if not instruction.strip():
             raise InputError("instruction is empty")
-        span_type = _checked_span_type(span_type or self.span_type)
+        span_type = checked_span_type(span_type or self.span_type)
         started = time.perf_counter()
         if kind == "span" and span_type is not None:
             with contextlib.suppress(LLMError):  # retried per document, failing only those

@@ -29,6 +29,11 @@ class Provenance:
     # retrained from saved annotations knows which filter made them; empty when none ran.
     checks: str = ""
 
+    @property
+    def span_type(self) -> str | None:
+        """The span type the answer was checked against ("type_v1-<hash>:person" -> person)."""
+        return self.checks.rpartition(":")[2] if ":" in self.checks else None
+
 
 @dataclass(frozen=True, slots=True)
 class Annotation:

@@ -12,6 +12,13 @@ SpanType = Literal["person", "organization", "location"]
 SPAN_TYPES: tuple[str, ...] = get_args(SpanType)
 
 
+def checked_span_type(span_type: str | None) -> str | None:
+    """`span_type` itself, or an InputError naming the known types."""
+    if span_type is not None and span_type not in SPAN_TYPES:
+        raise InputError(f"span type must be one of {SPAN_TYPES}, got {span_type!r}")
+    return span_type
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Span:
     """A character interval of a text, `text[start:end] == self.text`.

@@ -25,7 +25,7 @@ from falconer.annotator.records import AnnotationRun, load_run, save_run
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.metrics import LabelScores
-from falconer.core.spans import SPAN_TYPES
+from falconer.core.spans import checked_span_type
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.acceleration import (
     accelerate_for,
@@ -143,10 +143,7 @@ class Miner:
             )
         if self.options.distil_from and self.options.active:
             raise InputError("distillation does not combine with active annotation yet")
-        if self.options.span_type not in (None, *SPAN_TYPES):
-            raise InputError(
-                f"span type must be one of {SPAN_TYPES}, not {self.options.span_type!r}"
-            )
+        checked_span_type(self.options.span_type)
         if self.options.distil_pool < 1:
             raise InputError(f"distil from at least 1 document, not {self.options.distil_pool}")
         # parsed here so that a typo fails before any LLM call
@@ -685,14 +682,9 @@ def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> Annotat
         return None
     ids = sorted([a.doc_id for a in run.annotations] + [f.doc_id for f in run.failures])
     fits = run.instruction == step.instruction and run.kind == step.kind
-    typed = {_required_type(a.provenance.checks) for a in run.annotations}
+    typed = {a.provenance.span_type for a in run.annotations}
     fits = fits and typed <= {step.span_type}  # a type added or changed since: annotate again
     return run if fits and ids == sorted(d.id for d in sample) else None
-
-
-def _required_type(checks: str) -> str | None:
-    """The span type an annotation was checked against ("type_v1-<hash>:person" -> person)."""
-    return checks.rpartition(":")[2] if ":" in checks else None
 
 
 def _runtime_part(proxy: Answerer) -> dict[str, str]:
