@@ -110,3 +110,34 @@ def test_spans_split_inside_one_word_are_joined_but_neighbours_are_not() -> None
         "Ann",
         "Bob",
     ]
+
+
+def _decoded(tokenizer: Any, text: str, rows: dict[str, list[float]]) -> list[str]:
+    """Spans decoded from given (O, B, I) probabilities per word; unlisted words are O."""
+    encoded = encode(tokenizer, ["Extract the names."], [text], max_length=256, stride=32)
+    doc = encoded.docs[0]
+    words = doc.ordered_words()
+    probabilities = np.zeros((len(words), 3))
+    for i, word in enumerate(words):
+        start, end = doc.word_offsets[word]
+        probabilities[i] = rows.get(text[start:end], [1.0, 0.0, 0.0])
+    return [s.text for s in decode_spans(text, doc, words, probabilities).spans]
+
+
+def test_a_b_that_leans_to_i_continues_the_name_it_touches(tokenizer: Any) -> None:
+    # tags as the typed persons proxy gave them (seed 0): "Sun Jun" B B, "Aung San" B B
+    rows = {
+        "Sun": [0.14, 0.82, 0.04],
+        "Jun": [0.05, 0.83, 0.11],
+        "Aung": [0.04, 0.78, 0.18],
+        "San": [0.13, 0.61, 0.25],
+        "Kyi": [0.06, 0.05, 0.89],
+    }
+    text = "Sun Jun beat Aung San Kyi"
+    assert _decoded(tokenizer, text, rows) == ["Sun Jun", "Aung San Kyi"]
+
+
+def test_a_sure_b_or_a_comma_still_starts_a_new_name(tokenizer: Any) -> None:
+    rows = {"Ann": [0.1, 0.8, 0.1], "Bob": [0.2, 0.7, 0.1], "Cy": [0.05, 0.8, 0.15]}
+    # Bob: its O outweighs its I; Cy: a comma lies between
+    assert _decoded(tokenizer, "Ann Bob , Cy", rows) == ["Ann", "Bob", "Cy"]

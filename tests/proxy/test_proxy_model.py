@@ -170,6 +170,20 @@ def test_two_fits_with_the_same_seed_give_the_same_proxy(persons: BenchTask) -> 
     assert probabilities[0] == probabilities[1]
 
 
+def test_only_checkpoints_of_the_second_half_of_a_fit_are_scored_and_kept(
+    persons: BenchTask,
+) -> None:
+    people, _ = persons.sample(24, seed=3)
+    proxy = Proxy.from_pretrained("default", threads=2)
+    report = proxy.fit(
+        [persons.task_data(people)],
+        config=TrainConfig(min_steps=12, eval_every=3, seed=5, threads=2),
+    )
+    assert report.steps == 12
+    assert [step for step, _ in report.history] == [6, 9, 12]
+    assert report.best_step >= 6
+
+
 def test_a_held_out_slice_without_mistakes_never_sharpens_confidences(
     trained: Proxy, bench_dir: Path
 ) -> None:

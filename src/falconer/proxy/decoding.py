@@ -42,9 +42,21 @@ def merge_word_probabilities(
 def decode_spans(
     text: str, doc: EncodedDoc, words: Sequence[int], probabilities: np.ndarray
 ) -> SpanResult:
-    """BIO decoding over words; an I after O opens a span rather than being dropped."""
+    """BIO decoding over words; an I after O opens a span rather than being dropped, and a B
+    right after a span word, with only whitespace between, continues that span when its I
+    outweighs its O. Proxies trained on few annotations tell "in a name" from "not" far better
+    than "first word" from "next word": the typed persons e2e proxy (75 LLM-annotated
+    sentences, none with two names side by side) tagged "Sun Jun" B B and "Aung San Suu Kyi"
+    B B I I; decoded so, its exact F1 rose 0.633 -> 0.686 (seed 0) and 0.739 -> 0.751 (seed 1)
+    (scripts/experiments/adjacent_b_decoding.py). Names or aspects that really touch are
+    separated by a comma or a conjunction, which this never crosses."""
     spans: list[Span] = []
     current: list[int] = []
+
+    def continues(i: int) -> bool:
+        previous_end = doc.word_offsets[words[current[-1]]][1]
+        gap = text[previous_end : doc.word_offsets[words[i]][0]]
+        return gap.isspace() and probabilities[i][TAG_I] > probabilities[i][TAG_O]
 
     def close() -> None:
         if current:
@@ -55,10 +67,10 @@ def decode_spans(
             current.clear()
 
     for i, tag in enumerate(probabilities.argmax(axis=1)):
-        if tag == TAG_B or (tag == TAG_I and not current):
-            close()
+        if current and (tag == TAG_I or (tag == TAG_B and continues(i))):
             current.append(i)
-        elif tag == TAG_I:
+        elif tag in (TAG_B, TAG_I):
+            close()
             current.append(i)
         else:
             close()
