@@ -1,9 +1,9 @@
 """Do proxies split names they find? The typed persons e2e proxy (75 LLM-annotated sentences)
 tagged "Sun Jun" B B (two spans, both wrong), "Aung San Suu Kyi" B B I I, while none of its
 training annotations had two spans side by side. Here a run's proxy answers its corpus again,
-decoded as shipped and with one change: a B-tagged word right after a span word, with only
-whitespace between, continues that span when its I outweighs its O. Scored against gold over
-all documents and the unannotated ones.
+decoded as before 630da48 (`shipped` in the output rows) and as since (`joined`: a B-tagged word
+right after a span word, with only whitespace between, continues that span when its I
+outweighs its O). Scored against gold over all documents and the unannotated ones.
 
 Usage: python adjacent_b_decoding.py TASK_DIR E2E_TASK_FOLDER [N_ANNOTATE]
    or: python adjacent_b_decoding.py TASK_DIR --proxy PROXY_DIR (the test split)
@@ -24,7 +24,7 @@ from falconer.core.spans import Span
 from falconer.engine.mine import PROXY_DIR
 from falconer.engine.report import REPORT_JSON
 from falconer.proxy import Proxy, TrainConfig
-from falconer.proxy.decoding import join_split_words, merge_word_probabilities
+from falconer.proxy.decoding import decode_spans, merge_word_probabilities
 from falconer.proxy.encoding import TAG_B, TAG_I, TAG_O, EncodedDoc
 from falconer.proxy.inference import predict_texts
 
@@ -56,36 +56,15 @@ else:
 def decode(
     text: str, doc: EncodedDoc, words: list[int], probabilities: np.ndarray, joined: bool
 ) -> list[Span]:
-    spans: list[Span] = []
-    current: list[int] = []
-
-    def close() -> None:
-        if current:
-            start = doc.word_offsets[words[current[0]]][0]
-            end = doc.word_offsets[words[current[-1]]][1]
-            confidence = float(np.mean([probabilities[i].max() for i in current]))
-            spans.append(Span.of(text, start, end, confidence))
-            current.clear()
-
-    for i, tag in enumerate(probabilities.argmax(axis=1)):
-        continues = (
-            joined
-            and tag == TAG_B
-            and current
-            and probabilities[i][TAG_I] > probabilities[i][TAG_O]
-            and text[
-                doc.word_offsets[words[current[-1]]][1] : doc.word_offsets[words[i]][0]
-            ].isspace()
-        )
-        if continues or (tag == TAG_I and current):
-            current.append(i)
-        elif tag in (TAG_B, TAG_I):
-            close()
-            current.append(i)
-        else:
-            close()
-    close()
-    return join_split_words(text, spans)
+    """As shipped (`joined`), or as before it: no B-tagged word continues a span, which the
+    shipped decoder does only when the word's I outweighs its O, so lowering I to O there
+    (the argmax B and its confidence unchanged) gives the former decoding."""
+    if not joined:
+        probabilities = probabilities.copy()
+        is_b = probabilities.argmax(axis=1) == TAG_B
+        lowered = np.minimum(probabilities[:, TAG_I], probabilities[:, TAG_O])
+        probabilities[:, TAG_I] = np.where(is_b, lowered, probabilities[:, TAG_I])
+    return list(decode_spans(text, doc, words, probabilities).spans)
 
 
 proxy = Proxy.from_pretrained(proxy_dir, threads=2)
