@@ -5,7 +5,7 @@ recall 0.81 / 0.85); keeping only spans of confidence >= 0.8 would have given 0.
 instead of 0.652 / 0.709 (chosen against gold, so only a bound).
 
 Here the threshold is chosen as a run could: on the step's held-out LLM annotations (the slice
-the run folder's seed cut off, as `Miner._split` does), the candidate with the best exact F1
+the run folder's seed cut off, by `Miner._split` itself), the candidate with the best exact F1
 against them (ties: the lowest). Then the run's results are filtered by it and scored against
 gold, over all documents and over the unannotated ones, beside LLM-only.
 
@@ -14,7 +14,6 @@ Usage: python span_threshold_held_out.py TASK_DIR E2E_TASK_FOLDER SEED [N_ANNOTA
 """
 
 import json
-import random
 import sys
 from pathlib import Path
 
@@ -23,25 +22,24 @@ from falconer.bench.e2e_bench import annotated_ids
 from falconer.bench.run_scoring import Answers, compare, gold_answers, run_folder_answers
 from falconer.core.metrics import score_spans
 from falconer.core.spans import Span
-from falconer.engine.mine import PROXY_DIR
+from falconer.engine.mine import PROXY_DIR, MineOptions, Miner
 from falconer.engine.report import REPORT_JSON
 from falconer.engine.results import read_results
+from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 
 CANDIDATES = (0.0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
-HELD_OUT = 0.25  # MineOptions.held_out
 
 task_dir, folder, seed = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 run_dir = folder / f"falconer-n{sys.argv[4] if len(sys.argv) > 4 else 100}"
 report = json.loads((run_dir / REPORT_JSON).read_text())
-step = report["plan"]["steps"][0]
-examples = [
-    a.example() for a in load_run(run_dir / "annotations" / f"{step['id']}.jsonl").annotations
-]
-random.Random(seed).shuffle(examples)
-held = examples[: round(len(examples) * HELD_OUT)]
+plan = Plan.parse(report["plan"])
+step = plan.steps[0]
+run = load_run(run_dir / "annotations" / f"{step.id}.jsonl")
+_, held_by_step = Miner(run_dir, MineOptions(seed=seed))._split(plan, {step.id: run})
+held = held_by_step[step.id]
 proxy = Proxy.from_pretrained(run_dir / PROXY_DIR, threads=2)
-found = proxy.get_span([e.text for e in held], step["instruction"])
+found = proxy.get_span([e.text for e in held], step.instruction)
 
 
 def kept(spans: list[Span], threshold: float) -> list[Span]:
