@@ -41,10 +41,8 @@ class CountingProxy:
         return self.proxy.get_span(texts, instruction)
 
 
-def _docs(bench_dir: Path, n: int) -> list[Document]:
-    rows = [
-        json.loads(line) for line in (bench_dir / "tasks" / "sst2-positive" / "test.jsonl").open()
-    ]
+def _docs(bench_dir: Path, n: int, task: str = "sst2-positive") -> list[Document]:
+    rows = [json.loads(line) for line in (bench_dir / "tasks" / task / "test.jsonl").open()]
     return [Document(str(row["id"]), row["text"]) for row in rows[:n]]
 
 
@@ -64,6 +62,29 @@ def test_span_steps_run_only_on_documents_the_filter_keeps(
     assert outcome.asked == {"positive": len(docs), "people": len(positive)}
     kept_rows = [r for r in outcome.rows if r.field == "_kept"]
     assert len(kept_rows) == len(positive)
+
+
+def test_a_span_step_read_by_two_fields_is_asked_once_per_document(
+    small_proxy: Proxy, bench_dir: Path, instructions: tuple[str, str]
+) -> None:
+    people = instructions[1]
+    docs = _docs(bench_dir, 40, "conll-persons")
+    plan = Plan.parse(
+        {
+            "steps": [{"id": "s", "op": "get_span", "instruction": people}],
+            "fields": {"names": "s", "people": "s"},
+        }
+    )
+    answerer = CountingProxy(small_proxy)
+    outcome = PlanExecutor(plan, answerer).run(docs)
+    assert answerer.asked[people] == [d.text for d in docs]
+    assert outcome.asked == {"s": len(docs)}
+    by_field = {
+        name: [(r.doc_id, r.start, r.end) for r in outcome.rows if r.field == name]
+        for name in ("names", "people")
+    }
+    assert by_field["names"], "the test needs a proxy that finds some names"
+    assert by_field["names"] == by_field["people"]
 
 
 def test_and_asks_the_second_step_only_where_the_first_holds_and_or_where_it_fails(

@@ -2,20 +2,24 @@
 
 Label steps are evaluated in filter order and short-circuit: in `a and b`, `b` is asked only
 about documents `a` kept; in `a or b`, only about those `a` rejected. Output fields (and so
-every span step) are computed only for documents the filter keeps.
+every span step) are computed only for documents the filter keeps. A step is asked at most once
+per document, however many fields read it (planners often name one span step twice, as
+"features" and "components").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from falconer.core.documents import Document
 from falconer.core.results import LabelResult, SpanResult
 from falconer.engine.results import KEPT_FIELD, ResultRow
 from falconer.plan.expressions import And, Expression, Not, Or, Ref
 from falconer.plan.schema import Plan
+
+Answer = TypeVar("Answer", LabelResult, SpanResult)
 
 
 class Answerer(Protocol):
@@ -70,15 +74,28 @@ class _Batch:
         self.executor = executor
         self.docs = docs
         self.labels: dict[str, dict[int, LabelResult]] = {}
+        self.spans: dict[str, dict[int, SpanResult]] = {}
         self.asked: dict[str, int] = {}
 
     def label(self, step_id: str, indices: Sequence[int]) -> dict[int, LabelResult]:
-        known = self.labels.setdefault(step_id, {})
+        return self._ask(self.labels, step_id, indices, self.executor.answerer.get_label)
+
+    def span(self, step_id: str, indices: Sequence[int]) -> dict[int, SpanResult]:
+        return self._ask(self.spans, step_id, indices, self.executor.answerer.get_span)
+
+    def _ask(
+        self,
+        answered: dict[str, dict[int, Answer]],
+        step_id: str,
+        indices: Sequence[int],
+        ask: Callable[[Sequence[str], str], list[Answer]],
+    ) -> dict[int, Answer]:
+        """The step's answers for `indices`, asking only about documents not yet answered."""
+        known = answered.setdefault(step_id, {})
         missing = [i for i in indices if i not in known]
         if missing:
-            step = self.executor.steps[step_id]
             texts = [self.docs[i].text for i in missing]
-            answers = self.executor.answerer.get_label(texts, step.instruction)
+            answers = ask(texts, self.executor.steps[step_id].instruction)
             known.update(zip(missing, answers, strict=True))
             self.asked[step_id] = self.asked.get(step_id, 0) + len(missing)
         return known
@@ -136,12 +153,7 @@ class _Batch:
                 )
                 for i in kept
             ]
-        if not kept:
-            return []
-        results = self.executor.answerer.get_span(
-            [self.docs[i].text for i in kept], step.instruction
-        )
-        self.asked[step_id] = self.asked.get(step_id, 0) + len(kept)
+        spans = self.span(step_id, kept)
         return [
             ResultRow(
                 self.docs[i].id,
@@ -152,8 +164,8 @@ class _Batch:
                 s.text,
                 None,
                 round(s.confidence, 6),
-                result.source or model,
+                spans[i].source or model,
             )
-            for i, result in zip(kept, results, strict=True)
-            for s in result.spans
+            for i in kept
+            for s in spans[i].spans
         ]
