@@ -1,7 +1,8 @@
 """How a finished filter-then-spans e2e run would score against gold and against LLM-only had
 its filter kept a different share of the corpus: the saved proxy's label logits ranked over the
 reviews the label step never annotated (as `fit_label_offset` ranks them), the decision offset
-put at each share, and the proxy's own spans on whatever the filter keeps.
+put at each share by the same `offset_at_share`, and the proxy's own spans on whatever the
+filter keeps.
 
 Shares tried: the annotator's hard yes-share (what the shipped offset matches), the mean of
 its P(yes) (the share a calibrated annotator's answers imply), and a fixed grid. The shipped
@@ -26,6 +27,7 @@ from sklearn.metrics import roc_auc_score
 from falconer.annotator.records import load_run
 from falconer.bench.run_scoring import Answers, compare, gold_answers, run_folder_answers
 from falconer.proxy import Proxy
+from falconer.proxy.calibration import offset_at_share
 
 sys.path.insert(0, str(Path(__file__).parent))
 from rate_matched_offset import doc_logits
@@ -55,7 +57,7 @@ def main(task: Path, root: Path, sub: str) -> None:
         i: list(r.spans)
         for i, r in zip(ids, proxy.get_span(texts, span_step["instruction"]), strict=True)
     }
-    ranked = np.sort([logits[i] for i in ids if i not in labelled])[::-1]
+    unlabelled_logits = np.array([logits[i] for i in ids if i not in labelled])
     _, gold = gold_answers(task)
     llm_only = run_folder_answers(root / "llm-only", "span")
 
@@ -72,8 +74,7 @@ def main(task: Path, root: Path, sub: str) -> None:
         }
 
     def at_share(share: float) -> float:
-        k = min(max(round(share * len(ranked)), 1), len(ranked) - 1)
-        return float((ranked[k - 1] + ranked[k]) / 2)
+        return offset_at_share(unlabelled_logits, share)
 
     annotations = runs[label_step["id"]]
     hard = sum(bool(a.label) for a in annotations) / len(annotations)

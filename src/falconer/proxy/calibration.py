@@ -83,11 +83,17 @@ def fit_label_offset(
     texts = [e.text for e in annotated]
     if len(unannotated) >= MIN_UNANNOTATED:
         texts = list(unannotated)
-    k = min(max(round(n_yes / len(annotated) * len(texts)), 1), len(texts) - 1)
     encoded, logits = text_logits(runtime, tokenizer, config, instruction, texts)
     probabilities = np.array([r.probability for r in _doc_labels(encoded, logits, config, 1.0)])
     clipped = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
-    ranked = np.sort(np.log(clipped / (1 - clipped)))[::-1]
+    return offset_at_share(np.log(clipped / (1 - clipped)), n_yes / len(annotated))
+
+
+def offset_at_share(logits: np.ndarray, share: float) -> float:
+    """The logit above which `share` of `logits` say yes (at least one yes and one no),
+    midway between the last yes and the first no."""
+    ranked = np.sort(np.asarray(logits, dtype=np.float64))[::-1]
+    k = min(max(round(share * len(ranked)), 1), len(ranked) - 1)
     return round(float((ranked[k - 1] + ranked[k]) / 2), 4)
 
 
