@@ -27,7 +27,7 @@ from sklearn.metrics import roc_auc_score
 from falconer.annotator.records import load_run
 from falconer.bench.run_scoring import Answers, compare, gold_answers, run_folder_answers
 from falconer.proxy import Proxy
-from falconer.proxy.calibration import offset_at_share
+from falconer.proxy.calibration import f1_optimal_share, offset_at_share
 
 sys.path.insert(0, str(Path(__file__).parent))
 from rate_matched_offset import doc_logits
@@ -85,6 +85,11 @@ def main(task: Path, root: Path, sub: str) -> None:
     gold_kept = {i for i in ids if gold.spans["spans"].get(i)}
     truth = [i in gold_kept for i in unannotated]
     shipped = proxy.config.label_offsets.get(label_step["instruction"], 0.0)
+    unannotated_texts = [t for i, t in zip(ids, texts, strict=True) if i not in labelled]
+    calibrated = np.array(
+        [r.probability for r in proxy.get_label(unannotated_texts, label_step["instruction"])]
+    )
+    f1_share = f1_optimal_share(calibrated)
     row: dict[str, Any] = {
         "run": str(run_dir),
         "llm_only": {
@@ -101,6 +106,13 @@ def main(task: Path, root: Path, sub: str) -> None:
         "proxy_spans_behind_gold_filter": scored_kept(gold_kept),
         "shipped": {"share": round(hard, 4), "offset": shipped, **scored(shipped)},
         "mean_p_yes": {"share": round(soft, 4), **scored(at_share(soft))},
+        # the share maximising expected F1 under the proxy's calibrated P(yes), as
+        # calibration.fit_filter_threshold chooses it (no gold read)
+        "expected_f1": {
+            "share": round(f1_share, 4),
+            "mean_calibrated_p": round(float(calibrated.mean()), 4),
+            **scored(at_share(f1_share)),
+        },
         "grid": {f"{share:.2f}": scored(at_share(share)) for share in GRID},
     }
     print(json.dumps(row), flush=True)

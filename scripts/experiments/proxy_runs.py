@@ -39,7 +39,7 @@ class ProxyRun:
         config = self.proxy.config
         predictions = calibrated(raw, config, self.instruction)
         if self.kind == "label":
-            return [r.value for r in labels_from(encoded, predictions, config)]
+            return [r.value for r in labels_from(encoded, predictions, config, self.instruction)]
         return [r.spans for r in spans_from(texts, encoded, predictions)]
 
     def answers(self, runtime: Runtime, texts: list[str]) -> list[Any]:

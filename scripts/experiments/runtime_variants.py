@@ -50,7 +50,7 @@ def answers(runtime: Runtime, texts: list[str]) -> list[Any]:
         runtime, proxy.tokenizer, proxy.config, instruction, texts, 32
     )
     if task.kind == "label":
-        return [r.value for r in labels_from(encoded, predictions, proxy.config)]
+        return [r.value for r in labels_from(encoded, predictions, proxy.config, instruction)]
     return [r.spans for r in spans_from(texts, encoded, predictions)]
 
 

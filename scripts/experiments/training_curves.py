@@ -27,7 +27,8 @@ def test_score(trainer: Trainer, task: BenchTask) -> float:
     texts = [d.text for d in task.test]
     encoded, predictions = trainer._predict(task.instruction, texts)
     if task.kind == "label":
-        labels = [r.value for r in labels_from(encoded, predictions, trainer.proxy_config)]
+        config = trainer.proxy_config
+        labels = [r.value for r in labels_from(encoded, predictions, config, task.instruction)]
         return score_labels(labels, [bool(d.label) for d in task.test]).accuracy
     spans = [r.spans for r in spans_from(texts, encoded, predictions)]
     return score_spans(spans, [d.spans or () for d in task.test]).f1

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from falconer.plan import Plan, PlanSyntaxError, PlanValidationError, evaluate, parse_expression
-from falconer.plan.expressions import to_source
+from falconer.plan.expressions import affirmed, to_source
 
 PLAN = {
     "steps": [
@@ -29,6 +29,12 @@ def test_not_binds_tighter_than_and_which_binds_tighter_than_or() -> None:
     assert evaluate(expression, {"a": False, "b": True, "c": False})
     assert not evaluate(expression, {"a": False, "b": True, "c": True})
     assert to_source(parse_expression("(a or b) and c")) == "(a or b) and c"
+
+
+def test_a_step_is_affirmed_where_its_yes_can_let_a_document_through() -> None:
+    assert affirmed(parse_expression("a and not (b or not c)")) == {"a", "c"}
+    assert affirmed(parse_expression("not not a or not b")) == {"a"}
+    assert affirmed(parse_expression("a or not a")) == {"a"}
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,7 @@ from falconer.llm.base import LLMBackend
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
+from falconer.plan.expressions import affirmed
 from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
@@ -177,6 +178,7 @@ class Miner:
         lessons: dict[str, Lesson] = {}
         if active:
             runs, proxy, held = self._learn_actively(plan, sample, seconds, curve)
+            unannotated = self._unannotated(plan, sample, runs)
         else:
             started = time.perf_counter()
             runs = self._annotate(plan, sample, given or {})
@@ -191,8 +193,12 @@ class Miner:
             proxy = self._train(train, unannotated)
             seconds["train"] = time.perf_counter() - started
         usage["annotate"] = total_usage(run.usage for run in runs.values())
+        thresholds = self._fit_filter_thresholds(plan, proxy, unannotated)
         checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
         steps = [_step_summary(step, runs[step.id], checks[step.id]) for step in plan.steps]
+        for summary in steps:
+            if summary["id"] in thresholds:
+                summary["filter_threshold"] = thresholds[summary["id"]]
         for step, summary in zip(plan.steps, steps, strict=True):
             if step.instruction in lessons:
                 summary["distilled"] = lessons[step.instruction].to_dict()
@@ -412,6 +418,28 @@ class Miner:
             return []
         size = self.options.offset_pool + self.options.n_annotate
         return sample_documents(corpus, size, self.options.seed + 1)
+
+    def _fit_filter_thresholds(
+        self, plan: Plan, proxy: Proxy, unannotated: Mapping[str, Sequence[str]]
+    ) -> dict[str, float]:
+        """Step id -> the P(yes) above which each label step the filter lets documents through
+        on says yes: the records a filter passes are judged like an extraction, by F1, and an
+        unsure proxy reaches a better F1 keeping more than its expected share of yes (see
+        `Proxy.fit_filter_threshold`). Fitted on the same unannotated texts as the offset."""
+        if plan.filter_expression is None:
+            return {}
+        gates = affirmed(plan.filter_expression)
+        thresholds = {}
+        for step in plan.steps:
+            if step.id in gates and step.kind == "label":
+                texts = unannotated.get(step.instruction, ())
+                threshold = proxy.fit_filter_threshold(step.instruction, texts)
+                if threshold is not None:
+                    thresholds[step.id] = threshold
+                    self.log(f"{step.id} lets documents through at P(yes) >= {threshold:.3f}")
+        if thresholds:
+            proxy.save_pretrained(self.output / PROXY_DIR)
+        return thresholds
 
     def _train_config(self) -> TrainConfig:
         return TrainConfig(

@@ -152,6 +152,19 @@ def references(expression: Expression) -> set[str]:
     raise TypeError(expression)  # pragma: no cover - exhaustive
 
 
+def affirmed(expression: Expression, positive: bool = True) -> set[str]:
+    """The step ids whose yes can let a document through: those read under an even number
+    of `not`s (under an odd number with `positive` False)."""
+    match expression:
+        case Ref(step):
+            return {step} if positive else set()
+        case Not(operand):
+            return affirmed(operand, not positive)
+        case And(left, right) | Or(left, right):
+            return affirmed(left, positive) | affirmed(right, positive)
+    raise TypeError(expression)  # pragma: no cover - exhaustive
+
+
 def evaluate(expression: Expression, values: Mapping[str, bool]) -> bool:
     match expression:
         case Ref(step):

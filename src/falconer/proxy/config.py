@@ -25,6 +25,12 @@ class ProxyConfig:
     # instruction -> logit its yes/no decisions are centred on (subtracted before the
     # temperature); fitted after soft-target fits, whose outputs shrink toward the mean
     label_offsets: dict[str, float] = field(default_factory=dict)
+    # instruction -> P(yes) above which it says yes, where not `label_threshold`: set for the
+    # label steps a plan filters on (see calibration.fit_filter_threshold)
+    label_thresholds: dict[str, float] = field(default_factory=dict)
+
+    def threshold(self, instruction: str) -> float:
+        return self.label_thresholds.get(instruction, self.label_threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

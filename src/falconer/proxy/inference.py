@@ -94,7 +94,7 @@ def text_logits(
 
 def decision_logit(config: ProxyConfig, instruction: str) -> float:
     """The raw label logit at which a window's answer turns from no to yes."""
-    threshold = config.label_threshold
+    threshold = config.threshold(instruction)
     temperature = config.temperatures.get(instruction, 1.0)
     offset = config.label_offsets.get(instruction, 0.0)
     return offset + temperature * float(np.log(threshold / (1.0 - threshold)))
@@ -162,13 +162,13 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def labels_from(
-    encoded: Encoded, predictions: WindowPredictions, config: ProxyConfig
+    encoded: Encoded, predictions: WindowPredictions, config: ProxyConfig, instruction: str
 ) -> list[LabelResult]:
     return [
         aggregate_label(
             [float(predictions.label_probabilities[w]) for w in doc.windows],
             config.label_aggregation,
-            config.label_threshold,
+            config.threshold(instruction),
         )
         for doc in encoded.docs
     ]

@@ -20,6 +20,7 @@ from falconer.core.spans import Span
 from falconer.core.tasks import TaskData
 from falconer.proxy.backbones import quiet_transformers, resolve_backbone
 from falconer.proxy.batching import collate
+from falconer.proxy.calibration import fit_filter_threshold
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.encoding import Encoded, encode
 from falconer.proxy.guard import fastest, fit_margin
@@ -142,6 +143,18 @@ class Proxy:
         self.last_report = report
         return report
 
+    def fit_filter_threshold(self, instruction: str, texts: Sequence[str]) -> float | None:
+        """Make the label step a plan filters on say yes where that maximises the expected F1
+        of what it lets through over `texts` (unannotated corpus texts), instead of at P(yes)
+        0.5; the threshold set, or None when too few texts left it as it was."""
+        self.config.label_thresholds.pop(instruction, None)
+        threshold = fit_filter_threshold(
+            self.runtime, self.tokenizer, self.config, instruction, texts
+        )
+        if threshold is not None:
+            self.config.label_thresholds[instruction] = threshold
+        return threshold
+
     def get_label(
         self, texts: Sequence[str], instruction: str, batch_size: int = 64
     ) -> list[LabelResult]:
@@ -149,7 +162,7 @@ class Proxy:
         if not _check_inputs(texts, instruction):
             return []
         encoded, predictions = self._predict(texts, instruction, batch_size)
-        return labels_from(encoded, predictions, self.config)
+        return labels_from(encoded, predictions, self.config, instruction)
 
     def get_span(
         self, texts: Sequence[str], instruction: str, batch_size: int = 64
@@ -283,7 +296,7 @@ class Proxy:
     ) -> list[bool] | list[tuple[Span, ...]]:
         predictions = calibrated(logits, self.config, instruction)
         if kind == "label":
-            return [r.value for r in labels_from(encoded, predictions, self.config)]
+            return [r.value for r in labels_from(encoded, predictions, self.config, instruction)]
         return [r.spans for r in spans_from(texts, encoded, predictions)]
 
     @property

@@ -145,6 +145,7 @@ class Trainer:
         for split in splits:  # confidences stay uncalibrated until the end of this fit
             self.proxy_config.temperatures.pop(split.task.instruction, None)
             self.proxy_config.label_offsets.pop(split.task.instruction, None)
+            self.proxy_config.label_thresholds.pop(split.task.instruction, None)
         items = [item for split in splits for item in _items(split.task, split.train, 1.0)]
         augmented = self._augment(splits)
         negatives = self._cross_negatives(splits)
@@ -449,7 +450,10 @@ class Trainer:
         texts = [e.text for e in dev]
         encoded, predictions = self._predict(task.instruction, texts)
         if task.kind == "label":
-            labels = [r.value for r in labels_from(encoded, predictions, self.proxy_config)]
+            labels = [
+                r.value
+                for r in labels_from(encoded, predictions, self.proxy_config, task.instruction)
+            ]
             scores = score_labels(labels, [bool(e.label) for e in dev])
             return (scores.accuracy + scores.f1) / 2
         spans = [r.spans for r in spans_from(texts, encoded, predictions)]
@@ -471,13 +475,17 @@ class Trainer:
         task = split.task
         encoded, predictions = self._predict(task.instruction, texts)
         if task.kind == "label":
-            return self._confident_labels(texts, encoded, predictions)
+            return self._confident_labels(task.instruction, texts, encoded, predictions)
         return self._confident_spans(texts, encoded, predictions)
 
     def _confident_labels(
-        self, texts: Sequence[str], encoded: Encoded, predictions: WindowPredictions
+        self,
+        instruction: str,
+        texts: Sequence[str],
+        encoded: Encoded,
+        predictions: WindowPredictions,
     ) -> list[Example]:
-        results = labels_from(encoded, predictions, self.proxy_config)
+        results = labels_from(encoded, predictions, self.proxy_config, instruction)
         return [
             Example(text, label=r.value)
             for text, r in zip(texts, results, strict=True)
