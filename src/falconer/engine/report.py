@@ -71,14 +71,14 @@ class RunReport:
                     f"{agreement or '-'} |"
                 )
             lines.append("")
-            lines += [
+            thresholds = [
                 f"{step['id']} lets documents through the filter at P(yes) >= "
                 f"{step['filter_threshold']:.3f}, the threshold with the best expected F1 of "
                 "what it passes on unannotated corpus texts."
                 for step in self.steps
                 if "filter_threshold" in step
             ]
-            lines += [""] if any("filter_threshold" in step for step in self.steps) else []
+            lines += [*thresholds, ""] if thresholds else []
         lines += self._curve_lines()
         lines += self._cascade_lines()
         lines += [
