@@ -22,6 +22,7 @@ def test_a_filter_step_gets_a_threshold_saved_with_the_proxy(
     tmp_path: Path, small_proxy_dir: Path, bench_dir: Path, plan: Plan
 ) -> None:
     proxy = Proxy.from_pretrained(small_proxy_dir, threads=2)
+    proxy.save_pretrained(tmp_path / PROXY_DIR)  # as training leaves it for the run
     reviews = _reviews(bench_dir)
     before = [a.value for a in proxy.get_label(reviews, SENTIMENT)]
     miner = Miner(tmp_path, MineOptions())

@@ -196,10 +196,9 @@ class Miner:
         thresholds = self._fit_filter_thresholds(plan, proxy, unannotated)
         checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
         steps = [_step_summary(step, runs[step.id], checks[step.id]) for step in plan.steps]
-        for summary in steps:
-            if summary["id"] in thresholds:
-                summary["filter_threshold"] = thresholds[summary["id"]]
         for step, summary in zip(plan.steps, steps, strict=True):
+            if step.id in thresholds:
+                summary["filter_threshold"] = thresholds[step.id]
             if step.instruction in lessons:
                 summary["distilled"] = lessons[step.instruction].to_dict()
         answerer = self._answerer(plan, proxy, checks, steps, corpus, usage["annotate"])
@@ -437,8 +436,8 @@ class Miner:
                 if threshold is not None:
                     thresholds[step.id] = threshold
                     self.log(f"{step.id} lets documents through at P(yes) >= {threshold:.3f}")
-        if thresholds:
-            proxy.save_pretrained(self.output / PROXY_DIR)
+        if thresholds:  # `_train` saved the weights there
+            proxy.save_config(self.output / PROXY_DIR)
         return thresholds
 
     def _train_config(self) -> TrainConfig:

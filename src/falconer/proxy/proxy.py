@@ -117,6 +117,12 @@ class Proxy:
             if not k.startswith("encoder.")
         }
         save_file(heads, out / HEADS_FILE)
+        return self.save_config(out)
+
+    def save_config(self, directory: str | Path) -> Path:
+        """Only `proxy.json`: what a calibration after `save_pretrained` changed (thresholds,
+        offsets, temperatures), without writing the weights again."""
+        out = Path(directory)
         (out / PROXY_FILE).write_text(json.dumps(self.config.to_dict(), indent=2))
         return out
 
@@ -146,7 +152,8 @@ class Proxy:
     def fit_filter_threshold(self, instruction: str, texts: Sequence[str]) -> float | None:
         """Make the label step a plan filters on say yes where that maximises the expected F1
         of what it lets through over `texts` (unannotated corpus texts), instead of at P(yes)
-        0.5; the threshold set, or None when too few texts left it as it was."""
+        0.5; the threshold set, or None when there are too few texts (it then says yes at the
+        default `label_threshold`)."""
         self.config.label_thresholds.pop(instruction, None)
         threshold = fit_filter_threshold(
             self.runtime, self.tokenizer, self.config, instruction, texts
