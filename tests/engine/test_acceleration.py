@@ -82,23 +82,30 @@ def test_bfloat16_serves_the_execute_stage_once_it_agrees(
     assert (same["_merge"] == "both").mean() >= 0.98
 
 
-def test_auto_serves_bfloat16_where_the_cpu_computes_it_and_pytorch_elsewhere(
+def test_auto_serves_bfloat16_where_the_cpu_computes_it_and_guarded_int8_elsewhere(
     run_and_corpus: tuple[Path, Corpus], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run, corpus = run_and_corpus
     served = apply_run(run, corpus, tmp_path / "auto", threads=2).execute["runtime"]
     assert served["asked"] == "auto"
-    if native_bfloat16():
-        assert served["runtime"] == "bf16" and min(served["agreement"].values()) >= 0.99
-    else:
-        assert served["runtime"] == "torch" and "no native bfloat16" in served["reason"]
-    # a CPU without native bfloat16 (emulated, slower than fp32): PyTorch, with no check run
+    assert served["runtime"] == ("bf16" if native_bfloat16() else "onnx-int8")
+    assert served["used"] and min(served["agreement"].values()) >= 0.99
+    # a CPU without native bfloat16 (emulated, slower than fp32): int8, checked like any other
     monkeypatch.setattr(acceleration, "native_bfloat16", lambda: False)
     served = apply_run(run, corpus, tmp_path / "emulated", threads=2).execute["runtime"]
+    assert (served["asked"], served["runtime"], served["used"]) == ("auto", "onnx-int8", True)
+    assert "recomputed in fp32" in served["reason"]
+
+
+def test_torch_asked_for_serves_unchecked(
+    run_and_corpus: tuple[Path, Corpus], tmp_path: Path
+) -> None:
+    run, corpus = run_and_corpus
+    served = apply_run(run, corpus, tmp_path / "fp32", runtime="torch").execute["runtime"]
     assert served == {
         "runtime": "torch",
         "used": True,
         "agreement": {},
-        "reason": "auto: this CPU has no native bfloat16",
-        "asked": "auto",
+        "reason": "asked for",
+        "asked": "torch",
     }

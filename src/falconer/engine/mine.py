@@ -108,8 +108,8 @@ class MineOptions:
     # decisions are centred on the annotator's yes-share (see proxy.calibration)
     offset_pool: int = 1000
     # what runs the proxy in the execute stage: auto (bf16 on CPUs that compute it natively,
-    # else torch), torch, bf16, onnx or onnx-int8 (all but torch only once they agree with
-    # PyTorch fp32; see `engine.acceleration`)
+    # else onnx-int8), torch, bf16, onnx or onnx-int8 (all but torch only once they agree
+    # with PyTorch fp32; see `engine.acceleration`)
     runtime: str = "auto"
     # distillation: train a proxy on this (larger) backbone first and teach the `backbone`
     # proxy, which executes, from its answers on up to `distil_pool` unannotated documents
@@ -772,7 +772,7 @@ def apply_run(
     started = time.perf_counter()
     output.mkdir(parents=True, exist_ok=True)
     if ray is not None and resolve_runtime(runtime) == "torch":  # actors load it, not the driver
-        acceleration = torch_as_asked(runtime)
+        acceleration = torch_as_asked()
         execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
     else:
         proxy = Proxy.from_pretrained(proxy_path, threads=threads)
