@@ -48,8 +48,10 @@ def test_ray_local_mode_output_is_identical_to_the_local_engine(
         out.write('{"id": "bad", "text": ""}\n')
     corpus = Corpus(corpus_path)
 
-    local = apply_run(run, corpus, tmp_path / "local", threads=2)
-    on_ray = apply_run(run, corpus, tmp_path / "ray", ray=RayOptions(workers=1, batch_size=256))
+    # PyTorch fp32 on both: how an actor gets a faster runtime is the next test's
+    local = apply_run(run, corpus, tmp_path / "local", runtime="torch", threads=2)
+    ray = RayOptions(workers=1, batch_size=256)
+    on_ray = apply_run(run, corpus, tmp_path / "ray", ray=ray, runtime="torch")
 
     assert on_ray.execute["documents"] == local.execute["documents"] == N_DOCS
     assert on_ray.execute["rejected"] == local.execute["rejected"] == 1

@@ -1,5 +1,5 @@
 """A run killed with SIGKILL in the middle of the execute stage resumes with nothing lost and
-nothing written twice: every document of a 50,000-document corpus appears exactly once."""
+nothing written twice: every document of a 20,000-document corpus appears exactly once."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from falconer.engine.corpus import write_jsonl
 from falconer.plan.schema import Plan
 
 pytestmark = pytest.mark.slow
-N_DOCS = 50_000
+N_DOCS = 20_000
 
 
 def _run_folder(tmp_path: Path, small_proxy_dir: Path, plan: Plan) -> Path:
