@@ -15,7 +15,7 @@ from falconer.annotator.sampling import sample_uncertain
 from falconer.core.documents import Document
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.corpus import Corpus
-from falconer.engine.mine import MineOptions, Miner
+from falconer.engine.mine import TEACHER_TRAINING_FILE, MineOptions, Miner
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy, TrainConfig
 
@@ -32,7 +32,7 @@ def test_uncertain_sampling_takes_the_least_sure_first_and_spreads_out() -> None
 
 
 @pytest.mark.slow
-def test_active_mine_annotates_in_rounds_and_reports_the_learning_curve(
+def test_active_mine_annotates_in_rounds_reports_the_learning_curve_and_can_be_taught(
     bench_dir: Path, tmp_path: Path, tiny_backbone_dir: Path
 ) -> None:
     lines = (bench_dir / "tasks" / "sst2-positive" / "test.jsonl").read_text().splitlines()
@@ -50,6 +50,9 @@ def test_active_mine_annotates_in_rounds_and_reports_the_learning_curve(
         min_steps=15,
         threads=2,
         backbone=str(tiny_backbone_dir),
+        distil_from=str(tiny_backbone_dir),
+        distil_pool=20,
+        runtime="torch",  # the default runtime's check has tests of its own
     )
     report = Miner(tmp_path / "run", options, log=lambda _: None).run(
         Corpus(corpus_path), plan=plan
@@ -66,6 +69,12 @@ def test_active_mine_annotates_in_rounds_and_reports_the_learning_curve(
     assert report.steps[0]["held_out"] == 4  # a quarter of the random first round
     assert report.execute["documents"] == 150
     assert "Active annotation: learning curve" in (tmp_path / "run" / "report.md").read_text()
+    # the teacher learnt from the last round's training set and taught the executing proxy
+    teacher = json.loads((tmp_path / "run" / TEACHER_TRAINING_FILE).read_text())["report"]
+    training = json.loads((tmp_path / "run" / "training.json").read_text())["report"]
+    assert teacher["n_train"] == rounds[-1]["trained_on"][SENTIMENT]
+    assert training["n_train"] == teacher["n_train"] + 20
+    assert report.steps[0]["distilled"]["taught"] == 20 and "teach" in report.seconds
 
 
 @pytest.mark.parametrize("selecting", [True, False])

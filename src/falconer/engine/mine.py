@@ -142,8 +142,6 @@ class Miner:
             raise InputError(
                 f"annotate at least 4 documents per step, not {self.options.n_annotate}"
             )
-        if self.options.distil_from and self.options.active:
-            raise InputError("distillation does not combine with active annotation yet")
         checked_span_type(self.options.span_type)
         if self.options.distil_pool < 1:
             raise InputError(f"distil from at least 1 document, not {self.options.distil_pool}")
@@ -177,8 +175,15 @@ class Miner:
         curve: list[dict[str, Any]] = []
         lessons: dict[str, Lesson] = {}
         if active:
-            runs, proxy, held = self._learn_actively(plan, sample, seconds, curve)
+            runs, proxy, held, train = self._learn_actively(plan, sample, seconds, curve)
             unannotated = self._unannotated(plan, sample, runs)
+            if self.options.distil_from:  # teach the loop's final tasks, then retrain on them
+                started = time.perf_counter()
+                train, lessons = self._distil(train, unannotated, corpus, runs)
+                seconds["teach"] = time.perf_counter() - started
+                started = time.perf_counter()
+                proxy = self._train(train, unannotated)
+                seconds["train"] += time.perf_counter() - started
         else:
             started = time.perf_counter()
             runs = self._annotate(plan, sample, given or {})
@@ -333,10 +338,11 @@ class Miner:
         pool: Sequence[Document],
         seconds: dict[str, float],
         curve: list[dict[str, Any]],
-    ) -> tuple[dict[str, AnnotationRun], Proxy, dict[str, list[Example]]]:
+    ) -> tuple[dict[str, AnnotationRun], Proxy, dict[str, list[Example]], list[TaskData]]:
         """Annotate and train in rounds (see `annotator.active`); every step's annotations so
         far are saved after each round, and the LLM cache makes a rerun of a crashed loop
-        free up to where it stopped."""
+        free up to where it stopped. Also returns the last round's training tasks, which a
+        teacher then learns from."""
         step_of = {step.instruction: step for step in plan.steps}
         runs = {step.id: AnnotationRun(step.instruction, step.kind) for step in plan.steps}
         # one annotator per step for all rounds: its meter adds up the step's usage
@@ -382,7 +388,7 @@ class Miner:
         curve.extend(r.to_dict() for r in result.rounds)
         curve.append({"stopped": result.stopped})
         held = {step.id: result.held_out[step.instruction] for step in plan.steps}
-        return runs, result.proxy, held
+        return runs, result.proxy, held, result.train
 
     def _tick(self, step: Step) -> Callable[[int, int], None]:
         def tick(done: int, total: int) -> None:
