@@ -179,11 +179,7 @@ class Miner:
             unannotated = self._unannotated(plan, sample, runs)
             if self.options.distil_from:  # teach the loop's final tasks, then retrain on them
                 started = time.perf_counter()
-                train, lessons = self._distil(train, unannotated, corpus, runs)
-                seconds["teach"] = time.perf_counter() - started
-                started = time.perf_counter()
-                proxy = self._train(train, unannotated)
-                seconds["train"] += time.perf_counter() - started
+                proxy, lessons = self._taught(train, unannotated, corpus, runs, seconds, started)
         else:
             started = time.perf_counter()
             runs = self._annotate(plan, sample, given or {})
@@ -192,11 +188,10 @@ class Miner:
             started = time.perf_counter()
             unannotated = self._unannotated(plan, self._offset_sample(corpus), runs)
             if self.options.distil_from:
-                train, lessons = self._distil(train, unannotated, corpus, runs)
-                seconds["teach"] = time.perf_counter() - started
-                started = time.perf_counter()
-            proxy = self._train(train, unannotated)
-            seconds["train"] = time.perf_counter() - started
+                proxy, lessons = self._taught(train, unannotated, corpus, runs, seconds, started)
+            else:
+                proxy = self._train(train, unannotated)
+                seconds["train"] = time.perf_counter() - started
         usage["annotate"] = total_usage(run.usage for run in runs.values())
         thresholds = self._fit_filter_thresholds(plan, proxy, unannotated)
         checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
@@ -484,6 +479,25 @@ class Miner:
         )
         taught, lessons = taught_tasks(teacher, tasks, texts, self.progress)
         return taught, {lesson.instruction: lesson for lesson in lessons}
+
+    def _taught(
+        self,
+        tasks: list[TaskData],
+        unannotated: Mapping[str, Sequence[str]],
+        corpus: Corpus,
+        runs: Mapping[str, AnnotationRun],
+        seconds: dict[str, float],
+        started: float,
+    ) -> tuple[Proxy, dict[str, Lesson]]:
+        """Teach (`_distil`), then train the executing proxy on what it was taught; the
+        teach stage is timed from `started`, the training adds to any earlier (active)
+        rounds'."""
+        taught, lessons = self._distil(tasks, unannotated, corpus, runs)
+        seconds["teach"] = time.perf_counter() - started
+        started = time.perf_counter()
+        proxy = self._train(taught, unannotated)
+        seconds["train"] = seconds.get("train", 0.0) + time.perf_counter() - started
+        return proxy, lessons
 
     def _teaching_texts(self, corpus: Corpus, runs: Mapping[str, AnnotationRun]) -> list[str]:
         """Up to `distil_pool` corpus documents no step annotated (nor tried to)."""
