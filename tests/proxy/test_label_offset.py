@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from falconer.bench.tasks import load_task
@@ -72,3 +73,10 @@ def test_with_unannotated_texts_the_proxy_says_yes_to_the_teachers_share_of_them
     said_yes = [a.value for a in proxy.get_label(unannotated, SENTIMENT)]
     assert sum(said_yes) == round(len(unannotated) / 8)  # 20 of 160
     assert sum(said_yes[:60]) > sum(said_yes[60:])  # mostly the positive reviews
+
+    # read back on the teacher's own scale (what a teacher proxy hands on), its P(yes) are
+    # near the 0.55 and 0.35 it was taught, though the stretched targets were ~0.7 and ~0.1
+    assert proxy.config.target_stretches[SENTIMENT] > 2
+    estimates = proxy.annotator_probabilities([e.text for e in annotated], SENTIMENT)
+    yes, no = np.mean(estimates[:8]), np.mean(estimates[8:])
+    assert abs(yes - 0.55) < 0.08 and abs(no - 0.35) < 0.05

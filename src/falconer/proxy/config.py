@@ -28,6 +28,10 @@ class ProxyConfig:
     # instruction -> P(yes) above which it says yes, where not `label_threshold`: set for the
     # label steps a plan filters on (see calibration.fit_filter_threshold)
     label_thresholds: dict[str, float] = field(default_factory=dict)
+    # instruction -> the factor its annotator's P(yes) logits were stretched by to become the
+    # label head's targets (absent: as given; see training._teacher_stretch), so that the
+    # proxy can read its estimate of the annotator's P(yes) back (`annotator_probabilities`)
+    target_stretches: dict[str, float] = field(default_factory=dict)
 
     def threshold(self, instruction: str) -> float:
         return self.label_thresholds.get(instruction, self.label_threshold)

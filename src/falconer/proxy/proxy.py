@@ -22,6 +22,7 @@ from falconer.proxy.backbones import quiet_transformers, resolve_backbone
 from falconer.proxy.batching import collate
 from falconer.proxy.calibration import fit_filter_threshold
 from falconer.proxy.config import ProxyConfig, TrainConfig
+from falconer.proxy.decoding import aggregate_label
 from falconer.proxy.encoding import Encoded, encode
 from falconer.proxy.guard import fastest, fit_margin
 from falconer.proxy.inference import (
@@ -170,6 +171,30 @@ class Proxy:
             return []
         encoded, predictions = self._predict(texts, instruction, batch_size)
         return labels_from(encoded, predictions, self.config, instruction)
+
+    def annotator_probabilities(
+        self, texts: Sequence[str], instruction: str, batch_size: int = 64
+    ) -> list[float]:
+        """The proxy's estimate of what its annotator would give as P(yes) for each text: the
+        label head regressed on the annotator's P(yes), read back on that scale (the training
+        stretch undone) instead of re-centred and sharpened into decisions as `get_label`
+        reads it. A teacher hands these to the proxy it teaches, which learns them beside the
+        annotator's own P(yes); the decision-ready ones sit on another scale (see
+        `proxy.distillation`)."""
+        if not _check_inputs(texts, instruction):
+            return []
+        encoded, logits = text_logits(
+            self.runtime, self.tokenizer, self.config, instruction, texts, batch_size
+        )
+        stretch = self.config.target_stretches.get(instruction, 1.0)
+        probabilities = logits.label_probabilities(stretch)
+        aggregation = self.config.label_aggregation
+        return [
+            aggregate_label(
+                [float(probabilities[w]) for w in doc.windows], aggregation, 0.5
+            ).probability
+            for doc in encoded.docs
+        ]
 
     def get_span(
         self, texts: Sequence[str], instruction: str, batch_size: int = 64

@@ -146,6 +146,7 @@ class Trainer:
             self.proxy_config.temperatures.pop(split.task.instruction, None)
             self.proxy_config.label_offsets.pop(split.task.instruction, None)
             self.proxy_config.label_thresholds.pop(split.task.instruction, None)
+            self.proxy_config.target_stretches.pop(split.task.instruction, None)
         items = [item for split in splits for item in _items(split.task, split.train, 1.0)]
         augmented = self._augment(splits)
         negatives = self._cross_negatives(splits)
@@ -319,6 +320,7 @@ class Trainer:
             self.config.soft_labels,
             self.config.soft_label_spread,
         )
+        self.proxy_config.target_stretches.update(targets.stretch)
         total = steps or plan_steps(len(encoded.windows), len(splits), self.config)
         soft = _soft_targets(self.config, items)
         kinds = {split.task.kind for split in splits}
@@ -555,6 +557,7 @@ class _Targets:
     label_balance: torch.Tensor
     weights: torch.Tensor
     tags: list[dict[int, int] | None]
+    stretch: dict[str, float]  # instruction -> factor its annotator's logits were stretched by
 
 
 def _items(task: TaskData, examples: Sequence[Example], weight: float) -> list[TrainItem]:
@@ -604,7 +607,7 @@ def _window_targets(
         _tags(doc, item) if item.kind == "span" and item.spans is not None else None
         for doc, item in zip(encoded.docs, items, strict=True)
     ]
-    return _Targets(labels, balance, weights, tags)
+    return _Targets(labels, balance, weights, tags, stretch)
 
 
 def _tags(doc: EncodedDoc, item: TrainItem) -> dict[int, int]:
