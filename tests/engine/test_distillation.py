@@ -30,16 +30,27 @@ def test_the_teacher_answers_become_training_examples_and_the_held_out_slice_sta
     ]
     taught, lessons = taught_tasks(small_proxy, tasks, texts)
 
-    labels = small_proxy.get_label(texts, sentiment)
-    soft = small_proxy.annotator_probabilities(texts, sentiment)  # the annotator's scale
+    labels = small_proxy.get_label(texts, sentiment)  # taught yes/no: its confidence is P(yes)
     assert [(e.text, e.label, e.probability) for e in taught[0].examples[1:]] == [
-        (t, r.value, p) for t, r, p in zip(texts, labels, soft, strict=True)
+        (t, r.value, r.probability) for t, r in zip(texts, labels, strict=True)
     ]
     assert taught[0].examples[0] == tasks[0].examples[0] and taught[0].dev == dev
     spans = small_proxy.get_span(texts, people)
     assert [e.spans for e in taught[1].examples[1:]] == [r.spans for r in spans]
     assert lessons[0].taught == 3 and lessons[0].yes_share == sum(r.value for r in labels) / 3
     assert lessons[1].with_spans == sum(bool(r.spans) for r in spans)
+
+    # a teacher that learnt its annotator's P(yes) hands on its estimate of that, on the
+    # annotator's scale; the yes/no stays its decision
+    small_proxy.config.target_stretches[sentiment] = 2.0
+    try:
+        relearnt, _ = taught_tasks(small_proxy, tasks, texts)
+        estimates = small_proxy.annotator_probabilities(texts, sentiment)
+    finally:
+        del small_proxy.config.target_stretches[sentiment]
+    assert [e.probability for e in relearnt[0].examples[1:]] == estimates
+    assert estimates != [r.probability for r in labels]
+    assert [e.label for e in relearnt[0].examples[1:]] == [r.value for r in labels]
 
 
 def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nobody_annotated(

@@ -28,9 +28,9 @@ class ProxyConfig:
     # instruction -> P(yes) above which it says yes, where not `label_threshold`: set for the
     # label steps a plan filters on (see calibration.fit_filter_threshold)
     label_thresholds: dict[str, float] = field(default_factory=dict)
-    # instruction -> the factor its annotator's P(yes) logits were stretched by to become the
-    # label head's targets (absent: as given; see training._teacher_stretch), so that the
-    # proxy can read its estimate of the annotator's P(yes) back (`annotator_probabilities`)
+    # label instruction learnt from the annotator's P(yes) -> the factor its logits were
+    # stretched by to become the head's targets (1.0: as given; see training._teacher_stretch),
+    # so that the proxy can read its estimate of that P(yes) back (`annotator_probabilities`)
     target_stretches: dict[str, float] = field(default_factory=dict)
 
     def threshold(self, instruction: str) -> float:

@@ -180,14 +180,16 @@ class Proxy:
         stretch undone) instead of re-centred and sharpened into decisions as `get_label`
         reads it. A teacher hands these to the proxy it teaches, which learns them beside the
         annotator's own P(yes); the decision-ready ones sit on another scale (see
-        `proxy.distillation`)."""
+        `proxy.distillation`). A proxy taught yes/no alone estimates P(yes) by its calibrated
+        confidence, `get_label`'s."""
+        if instruction not in self.config.target_stretches:
+            return [r.probability for r in self.get_label(texts, instruction, batch_size)]
         if not _check_inputs(texts, instruction):
             return []
         encoded, logits = text_logits(
             self.runtime, self.tokenizer, self.config, instruction, texts, batch_size
         )
-        stretch = self.config.target_stretches.get(instruction, 1.0)
-        probabilities = logits.label_probabilities(stretch)
+        probabilities = logits.label_probabilities(self.config.target_stretches[instruction])
         aggregation = self.config.label_aggregation
         return [
             aggregate_label(

@@ -320,9 +320,10 @@ class Trainer:
             self.config.soft_labels,
             self.config.soft_label_spread,
         )
-        self.proxy_config.target_stretches.update(targets.stretch)
         total = steps or plan_steps(len(encoded.windows), len(splits), self.config)
         soft = _soft_targets(self.config, items)
+        if soft:
+            self.proxy_config.target_stretches.update(_soft_stretches(items, targets.stretch))
         kinds = {split.task.kind for split in splits}
         optimizer, scheduler = self._optimizer(total, len(items), kinds, soft)
         eval_every = self.config.eval_every or max(total // 6, 25)
@@ -630,6 +631,16 @@ def _teacher_stretch(items: Sequence[TrainItem], spread: float) -> dict[str, flo
         k: max(1.0, spread / float(np.std(v)))
         for k, v in logits.items()
         if len(v) > 1 and np.std(v) > 1e-6
+    }
+
+
+def _soft_stretches(items: Sequence[TrainItem], stretch: Mapping[str, float]) -> dict[str, float]:
+    """Per label instruction whose annotator gave its P(yes), the factor its targets were
+    stretched by (1.0: as given)."""
+    return {
+        item.instruction: stretch.get(item.instruction, 1.0)
+        for item in items
+        if item.kind == "label" and item.probability is not None and item.weight >= 1.0
     }
 
 
