@@ -462,24 +462,6 @@ class Miner:
             pools[step.instruction] = texts[: self.options.offset_pool]
         return pools
 
-    def _distil(
-        self,
-        tasks: list[TaskData],
-        unannotated: Mapping[str, Sequence[str]],
-        corpus: Corpus,
-        runs: Mapping[str, AnnotationRun],
-    ) -> tuple[list[TaskData], dict[str, Lesson]]:
-        """Train the teacher on the annotations, then add its answers on unannotated
-        documents to what the executing proxy learns from (see `proxy.distillation`)."""
-        teacher = self._train(tasks, unannotated, teacher=True)
-        texts = self._teaching_texts(corpus, runs)
-        self.log(
-            f"teaching the {self.options.backbone!r} proxy with the {self.options.distil_from!r} "
-            f"proxy's answers on {len(texts)} unannotated documents"
-        )
-        taught, lessons = taught_tasks(teacher, tasks, texts, self.progress)
-        return taught, {lesson.instruction: lesson for lesson in lessons}
-
     def _taught(
         self,
         tasks: list[TaskData],
@@ -489,10 +471,18 @@ class Miner:
         seconds: dict[str, float],
         started: float,
     ) -> tuple[Proxy, dict[str, Lesson]]:
-        """Teach (`_distil`), then train the executing proxy on what it was taught; the
-        teach stage is timed from `started`, the training adds to any earlier (active)
-        rounds'."""
-        taught, lessons = self._distil(tasks, unannotated, corpus, runs)
+        """Train the teacher on the annotations, add its answers on unannotated documents to
+        what the executing proxy learns from (see `proxy.distillation`), then train that proxy
+        on them; the teach stage is timed from `started`, the training adds to any earlier
+        (active) rounds'."""
+        teacher = self._train(tasks, unannotated, teacher=True)
+        texts = self._teaching_texts(corpus, runs)
+        self.log(
+            f"teaching the {self.options.backbone!r} proxy with the {self.options.distil_from!r} "
+            f"proxy's answers on {len(texts)} unannotated documents"
+        )
+        taught, taught_lessons = taught_tasks(teacher, tasks, texts, self.progress)
+        lessons = {lesson.instruction: lesson for lesson in taught_lessons}
         seconds["teach"] = time.perf_counter() - started
         started = time.perf_counter()
         proxy = self._train(taught, unannotated)

@@ -92,7 +92,7 @@ def fit_label_offset(
     if len(unannotated) >= MIN_UNANNOTATED:
         texts = list(unannotated)
     encoded, logits = text_logits(runtime, tokenizer, config, instruction, texts)
-    probabilities = np.array([r.probability for r in _doc_labels(encoded, logits, config, 1.0)])
+    probabilities = np.array([r.probability for r in doc_labels(encoded, logits, config, 1.0)])
     clipped = np.clip(probabilities.astype(np.float64), 1e-7, 1 - 1e-7)
     return offset_at_share(np.log(clipped / (1 - clipped)), n_yes / len(annotated))
 
@@ -113,7 +113,7 @@ def fit_filter_threshold(
     encoded, logits = text_logits(runtime, tokenizer, config, instruction, list(texts))
     temperature = config.temperatures.get(instruction, 1.0)
     offset = config.label_offsets.get(instruction, 0.0)
-    results = _doc_labels(encoded, logits, config, temperature, offset)
+    results = doc_labels(encoded, logits, config, temperature, offset)
     probabilities = np.array([r.probability for r in results])
     return offset_at_share(probabilities, f1_optimal_share(probabilities))
 
@@ -155,7 +155,7 @@ def _label_mistakes(
     config: ProxyConfig,
     offset: float,
 ) -> int:
-    results = _doc_labels(encoded, logits, config, 1.0, offset)
+    results = doc_labels(encoded, logits, config, 1.0, offset)
     return sum(r.value != bool(e.label) for r, e in zip(results, held_out, strict=True))
 
 
@@ -169,21 +169,21 @@ def _label_loss(
 ) -> float:
     loss = 0.0
     for result, example in zip(
-        _doc_labels(encoded, logits, config, temperature, offset), held_out, strict=True
+        doc_labels(encoded, logits, config, temperature, offset), held_out, strict=True
     ):
         p = min(max(result.probability, 1e-7), 1 - 1e-7)
         loss -= float(np.log(p if example.label else 1 - p))
     return loss / len(held_out)
 
 
-def _doc_labels(
+def doc_labels(
     encoded: Encoded,
     logits: WindowLogits,
     config: ProxyConfig,
     temperature: float,
     offset: float = 0.0,
 ) -> list[LabelResult]:
-    """One answer per held-out text, its windows aggregated as at inference."""
+    """One answer per text, its windows aggregated as at inference."""
     probabilities = logits.label_probabilities(temperature, offset)
     return [
         aggregate_label(

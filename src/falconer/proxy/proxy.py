@@ -20,9 +20,8 @@ from falconer.core.spans import Span
 from falconer.core.tasks import TaskData
 from falconer.proxy.backbones import quiet_transformers, resolve_backbone
 from falconer.proxy.batching import collate
-from falconer.proxy.calibration import fit_filter_threshold
+from falconer.proxy.calibration import doc_labels, fit_filter_threshold
 from falconer.proxy.config import ProxyConfig, TrainConfig
-from falconer.proxy.decoding import aggregate_label
 from falconer.proxy.encoding import Encoded, encode
 from falconer.proxy.guard import fastest, fit_margin
 from falconer.proxy.inference import (
@@ -189,14 +188,8 @@ class Proxy:
         encoded, logits = text_logits(
             self.runtime, self.tokenizer, self.config, instruction, texts, batch_size
         )
-        probabilities = logits.label_probabilities(self.config.target_stretches[instruction])
-        aggregation = self.config.label_aggregation
-        return [
-            aggregate_label(
-                [float(probabilities[w]) for w in doc.windows], aggregation, 0.5
-            ).probability
-            for doc in encoded.docs
-        ]
+        stretch = self.config.target_stretches[instruction]  # divides the logits, as T does
+        return [r.probability for r in doc_labels(encoded, logits, self.config, stretch)]
 
     def get_span(
         self, texts: Sequence[str], instruction: str, batch_size: int = 64
