@@ -12,7 +12,7 @@ from falconer.core.documents import Document
 from falconer.engine.answerers import LLMAnswerer
 from falconer.llm.cache import cache_dir
 from falconer.llm.client import LLMClient
-from falconer.llm.embedded import DEFAULT_MODEL_SHA256, default_model_path
+from falconer.llm.embedded import DEFAULT_MODEL_SHA256, EmbeddedBackend, default_model_path
 from falconer.llm.registry import create_backend
 
 pytestmark = pytest.mark.slow
@@ -115,3 +115,19 @@ def test_concurrent_requests_each_get_their_own_answer(annotator: Annotator) -> 
         leaked = [w for w in annotation.dropped if any(w.lower() in t for t in others)]
         assert not leaked, f"{annotation.doc_id} got another document's answer: {leaked}"
         assert annotation.spans, annotation
+
+
+def test_a_released_model_answers_the_next_question_after_loading_again() -> None:
+    """The miner frees the model while the proxy trains and executes; a later question (the
+    next active round, the cascade) must still get an answer."""
+    backend = EmbeddedBackend(threads=2, slots=1)
+    annotator = Annotator(LLMClient(backend))
+    question = "Is this movie review positive?"
+    good = [Document("pos", "A funny , moving and beautifully acted film .")]
+    assert [a.label for a in annotator.annotate_sync(question, "label", good).annotations] == [True]
+    assert backend.loaded
+    asyncio.run(backend.aclose())
+    assert not backend.loaded
+    bad = [Document("neg", "A dull , lifeless film with a silly plot and wooden acting .")]
+    assert [a.label for a in annotator.annotate_sync(question, "label", bad).annotations] == [False]
+    assert backend.loaded

@@ -202,6 +202,7 @@ class Miner:
             if step.instruction in lessons:
                 summary["distilled"] = lessons[step.instruction].to_dict()
         answerer = self._answerer(plan, proxy, checks, steps, corpus, usage["annotate"])
+        self._release_llm()  # a cascade loads it again for its first question
         started = time.perf_counter()
         runtime = self._accelerate(proxy, plan, corpus)
         if resolve_runtime(self.options.runtime) != "torch":  # a stage only when one ran
@@ -242,6 +243,7 @@ class Miner:
         started = time.perf_counter()
         execution = self._execute(plan, answerer, corpus)
         seconds["execute"] = time.perf_counter() - started
+        self._release_llm()
         usage = {
             "plan": total_usage([plan_usage]),
             "execute": total_usage([answerer.annotator.client.meter.report()]),
@@ -514,6 +516,7 @@ class Miner:
         if (folder / "proxy.json").is_file() and _recorded_fingerprint(record) == fingerprint:
             self.log(f"reusing the proxy in {folder}")
             return Proxy.from_pretrained(folder, threads=self.options.threads)
+        self._release_llm()  # the next active round loads it again
         role = "the teacher" if teacher else "one proxy"
         self.log(f"training {role} for {len(tasks)} steps on {backbone!r}")
         proxy = Proxy.from_pretrained(backbone, threads=self.options.threads)
@@ -656,6 +659,14 @@ class Miner:
             )
         cache = ResponseCache(default_cache_path()) if self.options.use_cache else None
         return LLMClient(self._backend, cache=cache)
+
+    def _release_llm(self) -> None:
+        """Free an in-process LLM while the proxy trains or executes: a loaded embedded model
+        keeps llama.cpp's threads and memory beside PyTorch's, and with it loaded (idle) the
+        proxy answered sst2 reviews at a median 230/s against 268/s without, over three
+        interleaved cycles on 2 cores. A network backend holds nothing worth freeing."""
+        if self._backend is not None and self._backend.is_local:
+            asyncio.run(self._backend.aclose())
 
     def _annotator(self) -> Annotator:
         """A fresh annotator (and usage meter) for each step, so costs are reported per step."""

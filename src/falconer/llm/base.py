@@ -117,7 +117,8 @@ class LLMBackend(ABC):
         """Answer one request, retrying transient faults itself; raise LLMError if it cannot."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most backends need none
-        """Release connections or models; the default has nothing to release."""
+        """Release connections or models; the default has nothing to release. The backend
+        stays usable: its next request connects or loads again."""
 
     def describe(self) -> str:
         return f"{self.backend}:{self.model}"

@@ -169,9 +169,14 @@ class EmbeddedBackend(LLMBackend):
             first_token_logprobs=first_token_logprobs(choice),
         )
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model and llama.cpp's threads are in memory now."""
+        return self._server is not None
+
     async def aclose(self) -> None:
         with self._lock:
-            self._server = None
+            self._server = None  # the binding's server stops its threads and frees the model
 
 
 @contextlib.contextmanager
