@@ -10,6 +10,7 @@ documents instead (label and span tasks), and says so.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
+from falconer.core.spans import checked_span_type
 from falconer.engine.corpus import Corpus, write_jsonl
 from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.report import RunReport
@@ -79,6 +81,7 @@ class E2EBench:
             raise InputError(f"annotator must be 'llm' or 'oracle', not {options.annotator!r}")
         if options.active and options.annotator == "oracle":
             raise InputError("active annotation asks the LLM; the oracle's labels are given")
+        checked_span_type(options.span_type)
         self.workdir = workdir
         self.options = options
         self.log = log
@@ -133,6 +136,7 @@ class E2EBench:
             "active": self.options.active,
             "span_type": self.options.span_type,
             **({"distil_from": self.options.distil_from} if self.options.distil_from else {}),
+            "options": dataclasses.asdict(self.options),
             "llm_only": {"score": compare(ids, baseline, gold), "run": _summary(llm_only)},
             "falconer": runs,
         }

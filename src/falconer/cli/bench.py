@@ -19,6 +19,7 @@ from falconer.annotator.active import ActiveOptions
 from falconer.bench.active_bench import ActiveBench, ActiveBenchResult
 from falconer.bench.e2e_bench import E2EBench, E2EOptions
 from falconer.bench.e2e_report import merge_runs, summary_markdown, write_report
+from falconer.bench.e2e_suite import SuiteTask, load_suite
 from falconer.bench.inference_bench import bench_inference
 from falconer.bench.planning_bench import bench_planning, load_set
 from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
@@ -329,7 +330,14 @@ def _cross_table(crosses: list[CrossResult]) -> Table:
 
 @bench_app.command("e2e")
 def bench_e2e_command(
-    task: list[Path] = typer.Option(..., "--task", help="Task folder; repeatable."),
+    task: list[Path] = typer.Option([], "--task", help="Task folder; repeatable."),
+    suite: Path | None = typer.Option(
+        None,
+        "--suite",
+        help="A TOML file of tasks, each with its own settings (annotate, max_docs, "
+        "span_type, distil_from, active...; see falconer.bench.e2e_suite), run after any "
+        "--task under this command's seed, LLM and runtime.",
+    ),
     llm: str = typer.Option("embedded", "--llm", help="LLM spec for both sides."),
     annotate: list[int] = typer.Option(
         [100], "--annotate", min=4, help="Annotations per step; repeat for a quality curve."
@@ -380,21 +388,48 @@ def bench_e2e_command(
         active_step=active_step,
         span_type=span_type,
     )
+    runs = [SuiteTask(folder, tuple(annotate), options) for folder in task]
+    try:
+        runs += load_suite(suite, options, tuple(annotate)) if suite else []
+    except InputError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    if not runs:
+        console.print("[red]error:[/red] give a task (--task DIR) or a suite (--suite FILE)")
+        raise typer.Exit(2)
     machine = (
         f"{platform.platform()}, {os.cpu_count()} CPUs, {threads or 2} threads; "
         f"{datetime.now(UTC):%Y-%m-%d}; LLM {llm}; annotator {annotator}"
     )
+    benches = _e2e_benches(runs, workdir)
     results = []
     with training_progress(console) as progress:
-        bench = E2EBench(workdir, options, log=console.print, progress=progress)
-        for folder in task:
-            results.append(bench.run(folder, annotate))
+        for run, bench in zip(runs, benches, strict=True):
+            bench.progress = progress
+            results.append(bench.run(run.folder, run.sizes))
             if json_out:
                 _write_e2e(json_out, machine, results)
     typer.echo(summary_markdown(results, machine))
     if report:
         markdown = write_report(results, report, machine)
         console.print(f"report: {report} (summary {markdown})")
+
+
+def _e2e_benches(runs: list[SuiteTask], workdir: Path) -> list[E2EBench]:
+    """One bench per task, all checked before the first one starts: a bad setting of the
+    last task must not surface after hours of the first ones."""
+    names = [run.folder.resolve() for run in runs]
+    repeated = sorted({str(name) for name in names if names.count(name) > 1})
+    try:
+        if repeated:
+            raise InputError(
+                f"{', '.join(repeated)} given twice: the runs would share one run folder; "
+                "run each setting with its own --workdir"
+            )
+        return [E2EBench(workdir, run.options, log=console.print) for run in runs]
+    except InputError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
 
 
 @bench_app.command("report")
