@@ -62,3 +62,23 @@ def test_a_file_that_is_no_e2e_run_is_named_in_a_clear_error(tmp_path: Path) -> 
         assert result.exit_code == 2
         assert says in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_the_report_says_what_each_task_ran_with(tmp_path: Path) -> None:
+    plain = _run_file(tmp_path, "plain.json", "laptop-aspects", 0, "machine A")
+    taught = json.loads(_run_file(tmp_path, "t.json", "criticized", 0, "machine A").read_text())
+    options = {"active_start": 80, "active_step": 60}
+    taught["tasks"] = [
+        {**t, "active": True, "distil_from": "mpnet", "span_type": "person", "options": options}
+        for t in taught["tasks"]
+    ]
+    (tmp_path / "t.json").write_text(json.dumps(taught))
+    report = tmp_path / "report.html"
+    args = ["bench", "report", str(plain), str(tmp_path / "t.json"), "--report", str(report)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = report.with_suffix(".md").read_text()
+    assert "| settings |" in summary
+    assert "| active 80+60, taught by mpnet, person spans |" in summary
+    assert "| laptop-aspects (seed 0) | 6 | 8 | - |" in summary  # nothing beyond annotation
+    assert "active 80+60, taught by mpnet" in report.read_text()

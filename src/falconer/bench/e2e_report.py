@@ -140,6 +140,7 @@ def _rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                     task["task"] + seed,
                     str(task["documents"]),
                     str(run["n_annotate"]),
+                    settings(task),
                     f"{llm['score']['score']:.3f}",
                     f"{run['score']['score']:.3f}",
                     _ratio(run["score"]["score"], llm["score"]["score"]),
@@ -152,6 +153,23 @@ def _rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+def settings(task: dict[str, Any]) -> str:
+    """What Falconer ran this task with beyond plain annotation: tasks of one suite differ,
+    and a ratio means little without them."""
+    options = task.get("options", {})
+    parts = []
+    if task.get("active"):
+        rounds = f" {options['active_start']}+{options['active_step']}" if options else ""
+        parts.append(f"active{rounds}")
+    if task.get("distil_from"):
+        parts.append(f"taught by {task['distil_from']}")
+    if task.get("span_type"):
+        parts.append(f"{task['span_type']} spans")
+    if task.get("backbone", "default") != "default":
+        parts.append(f"backbone {task['backbone']}")
+    return ", ".join(parts) or "-"
 
 
 def _ratio(falconer: float, llm_only: float) -> str:
@@ -181,6 +199,7 @@ HEADER = [
     "task",
     "docs",
     "N",
+    "settings",
     "LLM-only score",
     "Falconer score",
     "ratio",
