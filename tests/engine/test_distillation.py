@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
 
 from falconer.annotator.records import Annotation, AnnotationRun, Provenance
 from falconer.bench.tasks import load_task
@@ -13,6 +17,7 @@ from falconer.engine.corpus import Corpus, sample_documents
 from falconer.engine.mine import TEACHER_DIR, TEACHER_TRAINING_FILE, MineOptions, Miner
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
+from falconer.proxy.checks import beats_constant_answers
 from falconer.proxy.distillation import taught_tasks
 
 SENTIMENT = "Is this movie review positive?"
@@ -71,7 +76,8 @@ def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nob
         min_steps=10,
         runtime="torch",
         threads=2,
-    )
+        held_out=0.0,  # nothing to judge the teacher by: 10 steps of a tiny encoder beat no
+    )  # constant answer, and a teacher that does not is tried again (below)
     gold = {d.id: d.label for d in docs}
     provenance = Provenance("oracle", "gold", "none", "2026-12-02T00:00:00+00:00")
     annotated = sample_documents(corpus, 24, options.seed)
@@ -90,4 +96,88 @@ def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nob
     assert len(taught) == 30 and not set(taught) & {d.text for d in annotated}
     training = json.loads((run / "training.json").read_text())["report"]
     teacher = json.loads((run / TEACHER_TRAINING_FILE).read_text())["report"]
-    assert training["n_train"] == teacher["n_train"] + 30  # the annotations, and its answers
+    seen = training["n_train"] + training["n_dev"]  # the annotations, and its answers
+    assert seen == teacher["n_train"] + teacher["n_dev"] + 30
+
+
+def _saying_no_to_everything(proxy: Proxy) -> Proxy:
+    """Fault injection: the collapse of a fit (one answer, whatever the text)."""
+    last = proxy.model.label_head[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(-20.0)
+    return proxy
+
+
+def test_a_proxy_beats_constant_answers_only_when_it_answers_better_than_one_way_always(
+    small_proxy_dir: Path, bench_dir: Path, instructions: tuple[str, str]
+) -> None:
+    sentiment, people = instructions
+    proxy = Proxy.from_pretrained(small_proxy_dir, threads=2)
+    texts = [d.text for d in load_task(bench_dir / "tasks" / "sst2-positive").test[:40]]
+    own = [r.value for r in proxy.get_label(texts, sentiment)]
+    assert 0 < sum(own) < len(own)  # both answers, so one way always is not as good
+    agreeing = [Example(t, label=v) for t, v in zip(texts, own, strict=True)]
+    opposite = [Example(t, label=not v) for t, v in zip(texts, own, strict=True)]
+    assert beats_constant_answers(proxy, sentiment, "label", agreeing)
+    assert not beats_constant_answers(proxy, sentiment, "label", opposite)
+    one_answer = [Example(t, label=True) for t in texts]
+    assert beats_constant_answers(proxy, sentiment, "label", one_answer)  # nothing to judge by
+    sentences = [d.text for d in load_task(bench_dir / "tasks" / "conll-persons").test[:40]]
+    found = [r.spans for r in proxy.get_span(sentences, people)]
+    assert any(found)
+    assert beats_constant_answers(
+        proxy, people, "span", [Example(t, spans=s) for t, s in zip(sentences, found, strict=True)]
+    )
+    assert beats_constant_answers(proxy, people, "span", [Example(t, spans=()) for t in sentences])
+    assert not beats_constant_answers(_saying_no_to_everything(proxy), sentiment, "label", agreeing)
+
+
+def test_a_teacher_that_collapses_is_trained_again_at_half_the_rate_and_else_not_used(
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = load_task(bench_dir / "tasks" / "sst2-positive")
+    docs = task.test[:80]
+    corpus_path = tmp_path / "corpus.jsonl"
+    corpus_path.write_text("".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in docs))
+    corpus = Corpus(corpus_path)
+    step = {"id": "s1", "op": "get_label", "instruction": SENTIMENT}
+    plan = Plan.parse({"steps": [step], "fields": {"p": "s1"}})
+    options = MineOptions(
+        n_annotate=40,
+        backbone=str(tiny_backbone_dir),
+        distil_from=str(tiny_backbone_dir),
+        distil_pool=30,
+        min_steps=10,
+        runtime="torch",
+        threads=2,
+    )
+    gold = {d.id: d.label for d in docs}
+    provenance = Provenance("oracle", "gold", "none", "2026-12-04T00:00:00+00:00")
+    annotated = sample_documents(corpus, 40, options.seed)
+    oracle = AnnotationRun(
+        SENTIMENT,
+        "label",
+        [Annotation(d.id, d.text, SENTIMENT, "label", provenance, gold[d.id]) for d in annotated],
+    )
+    train = Miner._train
+
+    def collapsing_teacher(miner: Miner, *args: Any, **kwargs: Any) -> Proxy:
+        proxy = train(miner, *args, **kwargs)
+        return _saying_no_to_everything(proxy) if kwargs.get("teacher") else proxy
+
+    monkeypatch.setattr(Miner, "_train", collapsing_teacher)
+    run = tmp_path / "run"
+    report = Miner(run, options, log=lambda _: None).run(corpus, plan=plan, given={"s1": oracle})
+
+    assert report.steps[0]["distilled"] == {
+        "taught": 0,
+        "teacher_retried": True,
+        "untaught": "the teacher beat no constant answer",
+    }
+    first = json.loads((run / TEACHER_TRAINING_FILE).read_text())["report"]
+    retry = json.loads((run / "teacher-training-retry.json").read_text())["report"]
+    assert (run / f"{TEACHER_DIR}-retry" / "proxy.json").is_file()
+    assert retry["learning_rate"] == pytest.approx(first["learning_rate"] / 2)
+    training = json.loads((run / "training.json").read_text())["report"]
+    assert training["n_train"] == first["n_train"]  # the annotations alone

@@ -15,7 +15,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ from falconer.plan.expressions import affirmed
 from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
-from falconer.proxy.checks import check_answers
+from falconer.proxy.checks import beats_constant_answers, check_answers
 from falconer.proxy.distillation import Lesson, taught_tasks
 from falconer.proxy.runtimes import RuntimeSpec
 
@@ -69,6 +69,7 @@ ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
 TRAINING_FILE = "training.json"
 TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
 TEACHER_TRAINING_FILE = "teacher-training.json"
+MAX_DEFAULT_LEARNING_RATE = 2e-4  # see proxy.training.default_learning_rate
 # corpus documents the proxy answers before a budgeted cascade, to see where the budget goes
 BUDGET_SAMPLE = 1000
 
@@ -179,7 +180,8 @@ class Miner:
             unannotated = self._unannotated(plan, sample, runs)
             if self.options.distil_from:  # teach the loop's final tasks, then retrain on them
                 started = time.perf_counter()
-                proxy, lessons = self._taught(train, unannotated, corpus, runs, seconds, started)
+                held_by = _by_instruction(plan, held)
+                proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
         else:
             started = time.perf_counter()
             runs = self._annotate(plan, sample, given or {})
@@ -188,7 +190,8 @@ class Miner:
             started = time.perf_counter()
             unannotated = self._unannotated(plan, self._offset_sample(corpus), runs)
             if self.options.distil_from:
-                proxy, lessons = self._taught(train, unannotated, corpus, runs, seconds, started)
+                held_by = _by_instruction(plan, held)
+                proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
             else:
                 proxy = self._train(train, unannotated)
                 seconds["train"] = time.perf_counter() - started
@@ -470,26 +473,67 @@ class Miner:
         unannotated: Mapping[str, Sequence[str]],
         corpus: Corpus,
         runs: Mapping[str, AnnotationRun],
+        held: Mapping[str, Sequence[Example]],
         seconds: dict[str, float],
-        started: float,
     ) -> tuple[Proxy, dict[str, Lesson]]:
         """Train the teacher on the annotations, add its answers on unannotated documents to
         what the executing proxy learns from (see `proxy.distillation`), then train that proxy
-        on them; the teach stage is timed from `started`, the training adds to any earlier
-        (active) rounds'."""
+        on them; the training adds to any earlier (active) rounds'. A teacher no better than
+        a constant answer on a step's held-out annotations (`held`, by instruction) is
+        trained again at half the rate; a step it still fails learns from its annotations
+        alone."""
+        started = time.perf_counter()
         teacher = self._train(tasks, unannotated, teacher=True)
+        weak = self._weak_steps(teacher, tasks, held)
+        untaught: set[str] = set()
+        if weak:
+            rate = _recorded_learning_rate(self.output / TEACHER_TRAINING_FILE) / 2
+            self.log(
+                f"the teacher answers {len(weak)} step(s) no better than a constant answer on "
+                f"the held-out annotations: training it again at learning rate {rate:g}"
+            )
+            teacher = self._train(tasks, unannotated, teacher=True, learning_rate=rate)
+            untaught = self._weak_steps(teacher, tasks, held)
+            if untaught:
+                self.log(f"still no better: {len(untaught)} step(s) learn from annotations alone")
+        sound = [task for task in tasks if task.instruction not in untaught]
         texts = self._teaching_texts(corpus, runs)
         self.log(
             f"teaching the {self.options.backbone!r} proxy with the {self.options.distil_from!r} "
             f"proxy's answers on {len(texts)} unannotated documents"
         )
-        taught, taught_lessons = taught_tasks(teacher, tasks, texts, self.progress)
-        lessons = {lesson.instruction: lesson for lesson in taught_lessons}
+        taught_sound, taught_lessons = taught_tasks(teacher, sound, texts, self.progress)
+        lessons = {
+            lesson.instruction: replace(lesson, retried=lesson.instruction in weak)
+            for lesson in taught_lessons
+        }
+        by_instruction = {task.instruction: task for task in taught_sound}
+        taught = [by_instruction.get(task.instruction, task) for task in tasks]
+        for task in tasks:
+            if task.instruction not in by_instruction:
+                lessons[task.instruction] = Lesson(
+                    task.instruction, 0, None, None, retried=True, untaught=True
+                )
         seconds["teach"] = time.perf_counter() - started
         started = time.perf_counter()
         proxy = self._train(taught, unannotated)
         seconds["train"] = seconds.get("train", 0.0) + time.perf_counter() - started
         return proxy, lessons
+
+    @staticmethod
+    def _weak_steps(
+        teacher: Proxy, tasks: Sequence[TaskData], held: Mapping[str, Sequence[Example]]
+    ) -> set[str]:
+        """Instructions whose held-out annotations the teacher answers no better than a
+        constant answer (`proxy.checks.beats_constant_answers`)."""
+        return {
+            task.instruction
+            for task in tasks
+            if held.get(task.instruction)
+            and not beats_constant_answers(
+                teacher, task.instruction, task.kind, held[task.instruction]
+            )
+        }
 
     def _teaching_texts(self, corpus: Corpus, runs: Mapping[str, AnnotationRun]) -> list[str]:
         """Up to `distil_pool` corpus documents no step annotated (nor tried to)."""
@@ -504,13 +548,18 @@ class Miner:
         tasks: list[TaskData],
         unannotated: Mapping[str, Sequence[str]] | None = None,
         teacher: bool = False,
+        learning_rate: float | None = None,
     ) -> Proxy:
         """Train (or reuse, when nothing it depends on changed) the proxy that executes, or
-        with `teacher` the larger-backbone one that teaches it."""
+        with `teacher` the larger-backbone one that teaches it; a teacher trained again at
+        another `learning_rate` is kept apart (teacher-retry/), so a rerun reuses both."""
         backbone = (self.options.distil_from if teacher else None) or self.options.backbone
         folder = self.output / (TEACHER_DIR if teacher else PROXY_DIR)
         record = self.output / (TEACHER_TRAINING_FILE if teacher else TRAINING_FILE)
-        config = self._train_config()
+        if learning_rate is not None:
+            folder = folder.with_name(f"{folder.name}-retry")
+            record = record.with_name(f"{record.stem}-retry{record.suffix}")
+        config = replace(self._train_config(), learning_rate=learning_rate)
         unannotated = unannotated or {}
         fingerprint = _fingerprint(backbone, config.to_dict(), tasks, unannotated)
         if (folder / "proxy.json").is_file() and _recorded_fingerprint(record) == fingerprint:
@@ -682,6 +731,20 @@ class HeldOutCheck:
     confidences: list[float]
     agrees: list[bool]
     scores: dict[str, float]
+
+
+def _by_instruction(
+    plan: Plan, held: Mapping[str, Sequence[Example]]
+) -> dict[str, Sequence[Example]]:
+    """Held-out annotations keyed by step instruction (as tasks are) instead of step id."""
+    return {step.instruction: held[step.id] for step in plan.steps}
+
+
+def _recorded_learning_rate(record: Path) -> float:
+    """The encoder's learning rate of a recorded fit; fits recorded before it was written
+    down ran at the default of their data, at most 2e-4."""
+    report = json.loads(record.read_text(encoding="utf-8")).get("report", {})
+    return float(report.get("learning_rate") or MAX_DEFAULT_LEARNING_RATE)
 
 
 def held_out_check(proxy: Proxy, step: Step, held: Sequence[Example]) -> HeldOutCheck:

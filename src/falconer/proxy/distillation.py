@@ -40,12 +40,19 @@ class Lesson:
     taught: int  # unannotated texts it answered
     yes_share: float | None  # label steps: how many of them it said yes to
     with_spans: int | None  # span steps: how many of them got at least one span
+    # the first teacher answered its held-out annotations no better than a constant answer
+    # and was trained again at half the rate; `untaught`: so did the second, and the step
+    # learns from its annotations alone
+    retried: bool = False
+    untaught: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "taught": self.taught,
             **({"yes_share": round(self.yes_share, 4)} if self.yes_share is not None else {}),
             **({"with_spans": self.with_spans} if self.with_spans is not None else {}),
+            **({"teacher_retried": True} if self.retried else {}),
+            **({"untaught": "the teacher beat no constant answer"} if self.untaught else {}),
         }
 
 

@@ -69,6 +69,7 @@ class TrainReport:
     history: list[tuple[int, float]] = field(default_factory=list)
     temperatures: dict[str, float] = field(default_factory=dict)
     label_offsets: dict[str, float] = field(default_factory=dict)
+    learning_rate: float | None = None  # the encoder's (the config's, else the default)
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -325,7 +326,8 @@ class Trainer:
         if soft:
             self.proxy_config.target_stretches.update(_soft_stretches(items, targets.stretch))
         kinds = {split.task.kind for split in splits}
-        optimizer, scheduler = self._optimizer(total, len(items), kinds, soft)
+        report.learning_rate = self._learning_rate(len(items), kinds, soft)
+        optimizer, scheduler = self._optimizer(total, report.learning_rate)
         eval_every = self.config.eval_every or max(total // 6, 25)
         selection = _Selection(self.config.selection_slack, _dev_sizes(splits))
         if report.steps:
@@ -361,11 +363,13 @@ class Trainer:
         limit = self.config.max_seconds
         return limit is not None and time.perf_counter() - started > limit
 
-    def _optimizer(
-        self, total: int, n_items: int, kinds: Collection[Kind], soft: bool
-    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    def _learning_rate(self, n_items: int, kinds: Collection[Kind], soft: bool) -> float:
         width = int(self.model.encoder.config.hidden_size)
-        lr = self.config.learning_rate or default_learning_rate(n_items, kinds, soft, width)
+        return self.config.learning_rate or default_learning_rate(n_items, kinds, soft, width)
+
+    def _optimizer(
+        self, total: int, lr: float
+    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
         self._freeze_embeddings()
         encoder = [p for p in self.model.encoder_parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
