@@ -72,10 +72,9 @@ def beats_constant_answers(
 ) -> bool:
     """Whether the proxy does better on `expected` than answering the same every time (yes
     to all, no to all, no span anywhere), by the mean of accuracy and F1 its training selects
-    on (exact F1 for spans). A fit can collapse: MPNet taught on 225 soft sst2 answers at
-    2e-4 said no to each of its 75 held-out reviews (sst2 in the 2026-12-04 suite run), and
-    the MiniLM it taught learned yes for all 572 others. Too few to judge (one answer
-    throughout): true."""
+    on (exact F1 for spans). A fit can collapse: MPNet trained on 225 soft sst2 answers at
+    2e-4 gave every review P(yes) 0.50001 (sst2 in the 2026-12-04 suite run) and taught the
+    MiniLM yes for all 572 others. Expected answers all alike leave nothing to judge: true."""
     check = check_answers(proxy, instruction, kind, expected)
     if isinstance(check.scores, LabelScores):
         wanted = [bool(e.label) for e in expected]
