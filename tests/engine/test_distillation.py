@@ -12,6 +12,7 @@ import torch
 
 from falconer.annotator.records import Annotation, AnnotationRun, Provenance
 from falconer.bench.tasks import load_task
+from falconer.core.documents import Document
 from falconer.core.tasks import Example, TaskData
 from falconer.engine.corpus import Corpus, sample_documents
 from falconer.engine.mine import TEACHER_DIR, TEACHER_TRAINING_FILE, MineOptions, Miner
@@ -58,33 +59,45 @@ def test_the_teacher_answers_become_training_examples_and_the_held_out_slice_sta
     assert [e.label for e in relearnt[0].examples[1:]] == [r.value for r in labels]
 
 
-def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nobody_annotated(
-    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path
-) -> None:
-    task = load_task(bench_dir / "tasks" / "sst2-positive")
-    docs = task.test[:80]
-    corpus_path = tmp_path / "corpus.jsonl"
+def _oracle_sentiment_run(
+    folder: Path, bench_dir: Path, backbone: Path, n_annotate: int, **options: Any
+) -> tuple[Corpus, Plan, MineOptions, AnnotationRun, list[Document]]:
+    """80 sst2 test reviews as the corpus, a one-step sentiment plan, options distilling from
+    `backbone` into itself, and gold answers of `n_annotate` reviews as the annotations."""
+    docs = load_task(bench_dir / "tasks" / "sst2-positive").test[:80]
+    corpus_path = folder / "corpus.jsonl"
     corpus_path.write_text("".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in docs))
     corpus = Corpus(corpus_path)
     step = {"id": "s1", "op": "get_label", "instruction": SENTIMENT}
     plan = Plan.parse({"steps": [step], "fields": {"p": "s1"}})
-    options = MineOptions(
-        n_annotate=24,
-        backbone=str(tiny_backbone_dir),
-        distil_from=str(tiny_backbone_dir),
+    mine_options = MineOptions(
+        n_annotate=n_annotate,
+        backbone=str(backbone),
+        distil_from=str(backbone),
         distil_pool=30,
         min_steps=10,
         runtime="torch",
         threads=2,
-        held_out=0.0,  # nothing to judge the teacher by: 10 steps of a tiny encoder beat no
-    )  # constant answer, and a teacher that does not is tried again (below)
+        **options,
+    )
     gold = {d.id: d.label for d in docs}
     provenance = Provenance("oracle", "gold", "none", "2026-12-02T00:00:00+00:00")
-    annotated = sample_documents(corpus, 24, options.seed)
+    annotated = sample_documents(corpus, n_annotate, mine_options.seed)
     oracle = AnnotationRun(
         SENTIMENT,
         "label",
         [Annotation(d.id, d.text, SENTIMENT, "label", provenance, gold[d.id]) for d in annotated],
+    )
+    return corpus, plan, mine_options, oracle, annotated
+
+
+def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nobody_annotated(
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path
+) -> None:
+    # held_out=0: nothing to judge the teacher by; 10 steps of a tiny encoder beat no constant
+    # answer, and a teacher that does not is trained again (below)
+    corpus, plan, options, oracle, annotated = _oracle_sentiment_run(
+        tmp_path, bench_dir, tiny_backbone_dir, 24, held_out=0.0
     )
     run = tmp_path / "run"
     miner = Miner(run, options, log=lambda _: None)
@@ -136,29 +149,8 @@ def test_a_proxy_beats_constant_answers_only_when_it_answers_better_than_one_way
 def test_a_teacher_that_collapses_is_trained_again_at_half_the_rate_and_else_not_used(
     tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task = load_task(bench_dir / "tasks" / "sst2-positive")
-    docs = task.test[:80]
-    corpus_path = tmp_path / "corpus.jsonl"
-    corpus_path.write_text("".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in docs))
-    corpus = Corpus(corpus_path)
-    step = {"id": "s1", "op": "get_label", "instruction": SENTIMENT}
-    plan = Plan.parse({"steps": [step], "fields": {"p": "s1"}})
-    options = MineOptions(
-        n_annotate=40,
-        backbone=str(tiny_backbone_dir),
-        distil_from=str(tiny_backbone_dir),
-        distil_pool=30,
-        min_steps=10,
-        runtime="torch",
-        threads=2,
-    )
-    gold = {d.id: d.label for d in docs}
-    provenance = Provenance("oracle", "gold", "none", "2026-12-04T00:00:00+00:00")
-    annotated = sample_documents(corpus, 40, options.seed)
-    oracle = AnnotationRun(
-        SENTIMENT,
-        "label",
-        [Annotation(d.id, d.text, SENTIMENT, "label", provenance, gold[d.id]) for d in annotated],
+    corpus, plan, options, oracle, _ = _oracle_sentiment_run(
+        tmp_path, bench_dir, tiny_backbone_dir, 40
     )
     train = Miner._train
 
