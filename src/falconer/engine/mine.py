@@ -179,7 +179,6 @@ class Miner:
             runs, proxy, held, train = self._learn_actively(plan, sample, seconds, curve)
             unannotated = self._unannotated(plan, sample, runs)
             if self.options.distil_from:  # teach the loop's final tasks, then retrain on them
-                started = time.perf_counter()
                 held_by = _by_instruction(plan, held)
                 proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
         else:
