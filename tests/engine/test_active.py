@@ -73,8 +73,12 @@ def test_active_mine_annotates_in_rounds_reports_the_learning_curve_and_can_be_t
     teacher = json.loads((tmp_path / "run" / TEACHER_TRAINING_FILE).read_text())["report"]
     training = json.loads((tmp_path / "run" / "training.json").read_text())["report"]
     assert teacher["n_train"] == rounds[-1]["trained_on"][SENTIMENT]
-    assert training["n_train"] == teacher["n_train"] + 20
-    assert report.steps[0]["distilled"]["taught"] == 20 and "teach" in report.seconds
+    assert "teach" in report.seconds
+    # a tiny encoder's teacher, judged on 4 held-out answers, may beat no constant answer even
+    # when trained again (test_distillation.py); then the proxy learns from the annotations
+    taught = 0 if report.steps[0]["distilled"].get("untaught") else 20
+    assert report.steps[0]["distilled"]["taught"] == taught
+    assert training["n_train"] == teacher["n_train"] + taught
 
 
 @pytest.mark.parametrize("selecting", [True, False])
