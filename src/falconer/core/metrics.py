@@ -20,6 +20,12 @@ class LabelScores:
     f1: float
     n: int
 
+    @property
+    def accuracy_and_f1(self) -> float:
+        """Their mean: what a fit selects checkpoints by, so a one-answer proxy scores low
+        whichever answer is rare."""
+        return (self.accuracy + self.f1) / 2
+
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
 

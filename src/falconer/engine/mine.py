@@ -60,6 +60,7 @@ from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import beats_constant_answers, check_answers
 from falconer.proxy.distillation import Lesson, taught_tasks
 from falconer.proxy.runtimes import RuntimeSpec
+from falconer.proxy.training import FEW_EXAMPLES_RATE
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, int], None]
@@ -69,7 +70,6 @@ ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
 TRAINING_FILE = "training.json"
 TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
 TEACHER_TRAINING_FILE = "teacher-training.json"
-MAX_DEFAULT_LEARNING_RATE = 2e-4  # see proxy.training.default_learning_rate
 # corpus documents the proxy answers before a budgeted cascade, to see where the budget goes
 BUDGET_SAMPLE = 1000
 
@@ -506,13 +506,9 @@ class Miner:
             lesson.instruction: replace(lesson, retried=lesson.instruction in weak)
             for lesson in taught_lessons
         }
+        lessons |= {i: Lesson(i, 0, None, None, retried=True, untaught=True) for i in untaught}
         by_instruction = {task.instruction: task for task in taught_sound}
         taught = [by_instruction.get(task.instruction, task) for task in tasks]
-        for task in tasks:
-            if task.instruction not in by_instruction:
-                lessons[task.instruction] = Lesson(
-                    task.instruction, 0, None, None, retried=True, untaught=True
-                )
         seconds["teach"] = time.perf_counter() - started
         started = time.perf_counter()
         proxy = self._train(taught, unannotated)
@@ -741,9 +737,9 @@ def _by_instruction(
 
 def _recorded_learning_rate(record: Path) -> float:
     """The encoder's learning rate of a recorded fit; fits recorded before it was written
-    down ran at the default of their data, at most 2e-4."""
+    down ran at the default of their data, at most `FEW_EXAMPLES_RATE`."""
     report = json.loads(record.read_text(encoding="utf-8")).get("report", {})
-    return float(report.get("learning_rate") or MAX_DEFAULT_LEARNING_RATE)
+    return float(report.get("learning_rate") or FEW_EXAMPLES_RATE)
 
 
 def held_out_check(proxy: Proxy, step: Step, held: Sequence[Example]) -> HeldOutCheck:

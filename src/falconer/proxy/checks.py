@@ -81,11 +81,7 @@ def beats_constant_answers(
         if len(set(wanted)) < 2:
             return True
         constants = [score_labels([answer] * len(wanted), wanted) for answer in (True, False)]
-        return _label_measure(check.scores) > max(map(_label_measure, constants))
+        return check.scores.accuracy_and_f1 > max(c.accuracy_and_f1 for c in constants)
     if not any(e.spans for e in expected):
         return True
     return check.scores.f1 > 0.0
-
-
-def _label_measure(scores: LabelScores) -> float:
-    return (scores.accuracy + scores.f1) / 2

@@ -85,6 +85,7 @@ class _Split:
 
 SMALL_ENCODER_WIDTH = 384  # all-MiniLM-L6-v2, on which the rates below were measured
 WIDE_ENCODER_SPAN_RATE = 5e-5
+FEW_EXAMPLES_RATE = 2e-4  # the highest default rate (see default_learning_rate)
 
 
 def default_learning_rate(
@@ -100,7 +101,8 @@ def default_learning_rate(
     at 1e-4; results/proxy/lr-sweep-sst2.json, training-curves-sst2.json, soft-labels-sst2*).
     A wider encoder's span tags collapse at such rates (MPNet, 768 wide, conll-persons: exact
     F1 0.000 at 2e-4, 0.932 at 5e-5; its yes/no fits do well at 1e-4: sst2 0.880)."""
-    rate = 1e-4 if n_examples > 600 or (set(kinds) == {"label"} and not soft) else 2e-4
+    hard_labels = set(kinds) == {"label"} and not soft
+    rate = 1e-4 if n_examples > 600 or hard_labels else FEW_EXAMPLES_RATE
     if hidden_size > SMALL_ENCODER_WIDTH and "span" in kinds:
         return min(rate, WIDE_ENCODER_SPAN_RATE)
     return rate
@@ -462,7 +464,7 @@ class Trainer:
                 for r in labels_from(encoded, predictions, self.proxy_config, task.instruction)
             ]
             scores = score_labels(labels, [bool(e.label) for e in dev])
-            return (scores.accuracy + scores.f1) / 2
+            return scores.accuracy_and_f1
         spans = [r.spans for r in spans_from(texts, encoded, predictions)]
         return score_spans(spans, [e.spans or () for e in dev]).f1
 
