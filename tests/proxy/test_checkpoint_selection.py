@@ -8,12 +8,13 @@ import math
 from falconer.proxy.training import _Selection
 
 TASK = "Extract the names of people."
+QUESTION = "Is this news article about sports?"
 
 
-def _kept(selection: _Selection, scores: list[float]) -> int:
+def _kept(selection: _Selection, scores: list[float], instruction: str = TASK) -> int:
     kept = -1
     for step, score in enumerate(scores):
-        if selection.consider(score, {TASK: score}):
+        if selection.consider(score, {instruction: score}):
             kept = step
     return kept
 
@@ -44,3 +45,17 @@ def test_a_perfect_held_out_score_is_not_taken_as_certain() -> None:
     selection.consider(1.0, {TASK: 1.0})
     assert 0.02 < selection.standard_error() < 0.03
     assert math.isclose(_Selection(1.0, {}).standard_error(), 0.0)
+
+
+def test_a_yes_no_steps_few_yes_answers_widen_the_noise_its_f1_is_read_with() -> None:
+    # agnews-sports, seed 2: 38 held-out texts, 11 of them yes; perfect after 150 of 300
+    # steps, one error at every later evaluation. Its F1 counts 11 answers, not 38.
+    scores = [1.0, 0.97, 0.97, 0.97]
+    assert _kept(_Selection(1.0, {QUESTION: 38}), scores, QUESTION) == 0
+    assert _kept(_Selection(1.0, {QUESTION: 38}, {QUESTION: 11}), scores, QUESTION) == 3
+
+
+def test_a_yes_no_step_with_no_yes_in_its_held_out_slice_still_has_a_finite_error() -> None:
+    selection = _Selection(1.0, {QUESTION: 38}, {QUESTION: 0})
+    selection.consider(1.0, {QUESTION: 1.0})
+    assert 0.025 < selection.standard_error() < 0.5

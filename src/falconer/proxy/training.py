@@ -331,7 +331,9 @@ class Trainer:
         report.learning_rate = self._learning_rate(len(items), kinds, soft)
         optimizer, scheduler = self._optimizer(total, report.learning_rate)
         eval_every = self.config.eval_every or max(total // 6, 25)
-        selection = _Selection(self.config.selection_slack, _dev_sizes(splits))
+        selection = _Selection(
+            self.config.selection_slack, _dev_sizes(splits), _dev_positives(splits)
+        )
         if report.steps:
             selection.consider(self._evaluate(splits, report, report.steps), self._last_scores)
             best_state = _snapshot(self.model)
@@ -527,9 +529,15 @@ class _Selection:
     the kept one, and one that does not cannot have raised the best (a new best always
     qualifies), so the kept one stays within reach of it."""
 
-    def __init__(self, slack: float, dev_sizes: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        slack: float,
+        dev_sizes: Mapping[str, int],
+        dev_positives: Mapping[str, int] | None = None,
+    ) -> None:
         self.slack = slack
         self.dev_sizes = dev_sizes
+        self.dev_positives = dev_positives or {}
         self.best = -math.inf
         self.best_scores: Mapping[str, float] = {}
 
@@ -541,21 +549,43 @@ class _Selection:
 
     def standard_error(self) -> float:
         """Of the best mean held-out score, each task's score read as a share of its texts
-        (add-one smoothed, so a perfect score on a few texts is not taken as certain)."""
+        (add-one smoothed, so a perfect score on a few texts is not taken as certain). A yes/no
+        step's score is the mean of its accuracy and its F1, and F1 counts only the few yes
+        answers: its error is taken over those, and the two errors are added (as if they moved
+        together). Over texts alone, a perfect score on 38 agnews-sports texts (11 of them yes)
+        after 150 of 300 steps kept that checkpoint against 0.97 at every later one: test F1
+        0.900, the last checkpoint's 0.938 (seed 2)."""
         variances = []
         for instruction, value in self.best_scores.items():
             n = self.dev_sizes.get(instruction, 0)
             if n <= 0:
                 continue
-            share = (value * n + 1) / (n + 2)
-            variances.append(share * (1 - share) / n)
+            error = _share_error(value, n)
+            positives = self.dev_positives.get(instruction)
+            if positives is not None:
+                error = (error + _share_error(value, max(positives, 1))) / 2
+            variances.append(error**2)
         if not variances:
             return 0.0
         return math.sqrt(sum(variances)) / len(variances)
 
 
+def _share_error(value: float, n: int) -> float:
+    share = (value * n + 1) / (n + 2)
+    return math.sqrt(share * (1 - share) / n)
+
+
 def _dev_sizes(splits: Sequence[_Split]) -> dict[str, int]:
     return {split.task.instruction: len(split.dev) for split in splits if split.dev}
+
+
+def _dev_positives(splits: Sequence[_Split]) -> dict[str, int]:
+    """The yes answers of each yes/no step's held-out slice: the units its F1 is counted on."""
+    return {
+        split.task.instruction: sum(bool(e.label) for e in split.dev)
+        for split in splits
+        if split.dev and split.task.kind == "label"
+    }
 
 
 @dataclass(slots=True)
