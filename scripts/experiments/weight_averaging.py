@@ -27,7 +27,7 @@ import torch
 from falconer.bench.tasks import BenchTask, load_task
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import check_answers
-from falconer.proxy.training import Trainer
+from falconer.proxy.training import Trainer, _snapshot
 
 
 class TailAverage:
@@ -66,7 +66,7 @@ def fit_with_tail(proxy: Proxy, task: BenchTask, seed: int) -> dict[str, Any]:
             if 2 * done[0] > total:
                 tail.add()
             if done[0] == total:
-                last.update({k: v.detach().clone() for k, v in self.model.state_dict().items()})
+                last.update(_snapshot(self.model))
             return result
 
         optimizer.step = step  # type: ignore[method-assign]
