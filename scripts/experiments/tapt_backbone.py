@@ -7,6 +7,7 @@ Hugging Face folder for `falconer bench proxy --backbone FOLDER`.
 Usage: python tapt_backbone.py TASK_DIR OUT_FOLDER [EPOCHS] [LEARNING_RATE]
 """
 
+import itertools
 import json
 import os
 import sys
@@ -30,6 +31,10 @@ def batches(encoded: list[list[int]], collator, generator: torch.Generator):  # 
         yield collator([{"input_ids": encoded[i]} for i in order[start : start + BATCH]])
 
 
+def recent_mean(losses: list[float]) -> float:
+    return round(sum(losses[-100:]) / len(losses[-100:]), 3)
+
+
 def main() -> None:
     task, out = Path(sys.argv[1]), Path(sys.argv[2])
     epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 10
@@ -44,21 +49,20 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     head = [p for n, p in model.named_parameters() if n.startswith("cls.") and p.requires_grad]
     encoder_params = [p for n, p in model.named_parameters() if n.startswith("bert.")]
-    started, step, losses = time.perf_counter(), 0, []
+    started, losses = time.perf_counter(), []
     # head alone first: a random head's gradients would scramble the encoder
     for p in encoder_params:
         p.requires_grad_(False)
-    optimizer = torch.optim.AdamW([p for p in head if p.requires_grad], lr=1e-3)
+    optimizer = torch.optim.AdamW(head, lr=1e-3)
     model.train()
-    while step < HEAD_ONLY_STEPS:
-        for batch in batches(encoded, collator, generator):
-            loss = model(**batch).loss
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            step += 1
-            if step >= HEAD_ONLY_STEPS:
-                break
+    endless = itertools.chain.from_iterable(
+        batches(encoded, collator, generator) for _ in itertools.count()
+    )
+    for batch in itertools.islice(endless, HEAD_ONLY_STEPS):
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
     print("head-only loss", round(loss.item(), 3), flush=True)
     for p in encoder_params:
         p.requires_grad_(True)
@@ -76,7 +80,7 @@ def main() -> None:
             scheduler.step()
             optimizer.zero_grad()
             losses.append(loss.item())
-        print("epoch", epoch, "loss", round(sum(losses[-100:]) / len(losses[-100:]), 3), flush=True)
+        print("epoch", epoch, "loss", recent_mean(losses), flush=True)
     model.bert.save_pretrained(out)
     tokenizer.save_pretrained(out)
     summary = {
@@ -86,7 +90,7 @@ def main() -> None:
         "learning_rate": rate,
         "steps": total,
         "seconds": round(time.perf_counter() - started, 1),
-        "final_loss": round(sum(losses[-100:]) / len(losses[-100:]), 3),
+        "final_loss": recent_mean(losses),
     }
     print(json.dumps(summary))
 

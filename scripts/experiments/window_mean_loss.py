@@ -7,6 +7,7 @@ Runs `falconer bench proxy` (all its arguments) with that loss patched in.
 Usage: python window_mean_loss.py --task DIR ... --multitask --seed S --json OUT
 """
 
+import sys
 from collections.abc import Sequence
 
 import torch
@@ -36,4 +37,4 @@ def window_mean_loss(
 training.Trainer._loss = window_mean_loss  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    app(["bench", "proxy", *__import__("sys").argv[1:]])
+    app(["bench", "proxy", *sys.argv[1:]])
