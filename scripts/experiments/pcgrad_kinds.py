@@ -41,7 +41,10 @@ def pcgrad_loss(
 def _flat_grad(loss: torch.Tensor, params: list[torch.nn.Parameter]) -> torch.Tensor:
     grads = torch.autograd.grad(loss, params, allow_unused=True)
     return torch.cat(
-        [(g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)]
+        [
+            (g if g is not None else torch.zeros_like(p)).reshape(-1)
+            for g, p in zip(grads, params, strict=True)
+        ]
     )
 
 
