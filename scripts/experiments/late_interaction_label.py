@@ -1,0 +1,87 @@
+"""A yes/no head that reads the text and the instruction encoded apart (late interaction, as
+SBERT's classifier reads two sentences): u = mean-pooled states of [CLS] text [SEP], v = of
+[CLS] instruction [SEP], the head reads a projection of [u, v, u*v, |u-v|]. The span head
+still reads the (instruction, text) pair. `text_alone_label.py` showed that the instruction
+in the same sequence costs sst2 (text alone, no instruction: 0.801 / 0.813 against 0.786 /
+0.792); this keeps the instruction, so one model can still answer several yes/no
+instructions (multitask, cross-instruction negatives). Runs `falconer bench proxy` (all its
+arguments) with the variant patched in; three encoder passes per window (the instruction's is
+short), not a speed measurement.
+
+Usage: python late_interaction_label.py --task DIR ... [--multitask] --seed S --json OUT
+"""
+
+import sys
+from typing import Any
+
+import torch
+from torch import nn
+
+from falconer.cli.app import app
+from falconer.proxy import model
+from falconer.proxy.model import HEAD_INIT_SEED, ProxyModel, ProxyOutput, mean_pool
+
+shipped_init = ProxyModel.__init__
+shipped_head_parameters = ProxyModel.head_parameters
+
+
+def init(self: ProxyModel, encoder: nn.Module, hidden_size: int, dropout: float = 0.1) -> None:
+    shipped_init(self, encoder, hidden_size, dropout)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(HEAD_INIT_SEED + 1)
+        self.interaction = nn.Linear(4 * hidden_size, hidden_size)
+
+
+def head_parameters(self: ProxyModel) -> list[nn.Parameter]:
+    return [*shipped_head_parameters(self), *self.interaction.parameters()]
+
+
+def segment(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, keep: torch.Tensor, cls: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's kept tokens as its own sequence ([CLS] first where `cls`), padded."""
+    rows = [input_ids[b][keep[b]] for b in range(input_ids.shape[0])]
+    extra = 1 if cls else 0
+    length = extra + max(len(r) for r in rows)
+    ids = torch.zeros((len(rows), length), dtype=input_ids.dtype)
+    mask = torch.zeros_like(ids)
+    for b, row in enumerate(rows):
+        if cls:
+            ids[b, 0] = input_ids[b, 0]
+        ids[b, extra : extra + len(row)] = row
+        mask[b, : extra + len(row)] = 1
+    return ids, mask
+
+
+def pooled(self: ProxyModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    states = self.encoder(
+        input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
+    ).last_hidden_state
+    return mean_pool(states, mask)
+
+
+def forward(
+    self: ProxyModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    token_type_ids: torch.Tensor | None = None,
+    shape_ids: torch.Tensor | None = None,
+) -> ProxyOutput:
+    assert token_type_ids is not None, "needs segment ids (a BERT-style pair)"
+    states = self.token_states(input_ids, attention_mask, token_type_ids, shape_ids)
+    attended = attention_mask.bool()
+    u = pooled(self, *segment(input_ids, attention_mask, (token_type_ids == 1) & attended, True))
+    v = pooled(self, *segment(input_ids, attention_mask, (token_type_ids == 0) & attended, False))
+    features = self.interaction(torch.cat([u, v, u * v, (u - v).abs()], dim=-1))
+    return ProxyOutput(
+        label_logits=self.label_head(self.dropout(features)).squeeze(-1),
+        tag_logits=self.span_head(self.dropout(states)),
+    )
+
+
+patched: dict[str, Any] = {"__init__": init, "head_parameters": head_parameters, "forward": forward}
+for name, function in patched.items():
+    setattr(model.ProxyModel, name, function)
+
+if __name__ == "__main__":
+    app(["bench", "proxy", *sys.argv[1:]])
