@@ -15,11 +15,12 @@ import sys
 from typing import Any
 
 import torch
+from _segments import embed_alone, segment
 from torch import nn
 
 from falconer.cli.app import app
 from falconer.proxy import model
-from falconer.proxy.model import HEAD_INIT_SEED, ProxyModel, ProxyOutput, mean_pool
+from falconer.proxy.model import HEAD_INIT_SEED, ProxyModel, ProxyOutput
 
 shipped_init = ProxyModel.__init__
 shipped_head_parameters = ProxyModel.head_parameters
@@ -36,30 +37,6 @@ def head_parameters(self: ProxyModel) -> list[nn.Parameter]:
     return [*shipped_head_parameters(self), *self.interaction.parameters()]
 
 
-def segment(
-    input_ids: torch.Tensor, attention_mask: torch.Tensor, keep: torch.Tensor, cls: bool
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each row's kept tokens as its own sequence ([CLS] first where `cls`), padded."""
-    rows = [input_ids[b][keep[b]] for b in range(input_ids.shape[0])]
-    extra = 1 if cls else 0
-    length = extra + max(len(r) for r in rows)
-    ids = torch.zeros((len(rows), length), dtype=input_ids.dtype)
-    mask = torch.zeros_like(ids)
-    for b, row in enumerate(rows):
-        if cls:
-            ids[b, 0] = input_ids[b, 0]
-        ids[b, extra : extra + len(row)] = row
-        mask[b, : extra + len(row)] = 1
-    return ids, mask
-
-
-def pooled(self: ProxyModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    states = self.encoder(
-        input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
-    ).last_hidden_state
-    return mean_pool(states, mask)
-
-
 def forward(
     self: ProxyModel,
     input_ids: torch.Tensor,
@@ -70,8 +47,8 @@ def forward(
     assert token_type_ids is not None, "needs segment ids (a BERT-style pair)"
     states = self.token_states(input_ids, attention_mask, token_type_ids, shape_ids)
     attended = attention_mask.bool()
-    u = pooled(self, *segment(input_ids, attention_mask, (token_type_ids == 1) & attended, True))
-    v = pooled(self, *segment(input_ids, attention_mask, (token_type_ids == 0) & attended, False))
+    u = embed_alone(self, *segment(input_ids, (token_type_ids == 1) & attended, cls=True))
+    v = embed_alone(self, *segment(input_ids, (token_type_ids == 0) & attended, cls=False))
     features = self.interaction(torch.cat([u, v, u * v, (u - v).abs()], dim=-1))
     return ProxyOutput(
         label_logits=self.label_head(self.dropout(features)).squeeze(-1),

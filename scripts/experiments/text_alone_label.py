@@ -13,26 +13,11 @@ Usage: python text_alone_label.py --task DIR ... --seed S --json OUT
 import sys
 
 import torch
+from _segments import embed_alone, segment
 
 from falconer.cli.app import app
 from falconer.proxy import model
-from falconer.proxy.model import ProxyModel, ProxyOutput, mean_pool
-
-
-def text_alone(
-    input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """[CLS] + each row's second-segment tokens (its text and final [SEP]), padded."""
-    keep = (token_type_ids == 1) & attention_mask.bool()
-    rows = [input_ids[b][keep[b]] for b in range(input_ids.shape[0])]
-    length = 1 + max(len(r) for r in rows)
-    ids = torch.zeros((len(rows), length), dtype=input_ids.dtype)
-    mask = torch.zeros_like(ids)
-    for b, row in enumerate(rows):
-        ids[b, 0] = input_ids[b, 0]
-        ids[b, 1 : 1 + len(row)] = row
-        mask[b, : 1 + len(row)] = 1
-    return ids, mask
+from falconer.proxy.model import ProxyModel, ProxyOutput
 
 
 def forward(
@@ -44,11 +29,8 @@ def forward(
 ) -> ProxyOutput:
     assert token_type_ids is not None, "needs segment ids (a BERT-style pair)"
     states = self.token_states(input_ids, attention_mask, token_type_ids, shape_ids)
-    ids, mask = text_alone(input_ids, attention_mask, token_type_ids)
-    text_states = self.encoder(
-        input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
-    ).last_hidden_state
-    pooled = mean_pool(text_states, mask)
+    text = (token_type_ids == 1) & attention_mask.bool()
+    pooled = embed_alone(self, *segment(input_ids, text, cls=True))
     return ProxyOutput(
         label_logits=self.label_head(self.dropout(pooled)).squeeze(-1),
         tag_logits=self.span_head(self.dropout(states)),
