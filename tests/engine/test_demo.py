@@ -29,7 +29,10 @@ def test_demo_annotates_trains_executes_and_reports(tmp_path: Path, mine_stages:
     assert [s["id"] for s in report.steps] == [s.id for s in DEMO_PLAN.steps]
     for step in report.steps:
         assert step["annotated"] + step["failed"] == 4
-    assert set(report.seconds) == mine_stages
+    # the music question was first fitted alone, to teach the proxy both steps share
+    assert set(report.seconds) == mine_stages | {"teach"}
+    assert report.steps[1]["distilled"]["teacher"] == "the step alone"
+    assert (tmp_path / "run" / "step-teachers" / "music" / "proxy.json").is_file()
     assert report.usage["annotate"]["calls"] + report.usage["annotate"]["cache_hits"] > 0
     results = pd.read_parquet(report.outputs["results"])
     labels = results[results["field"] == "about_music"]

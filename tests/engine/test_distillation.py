@@ -4,6 +4,7 @@ proxy that executes (`proxy.distillation`, `falconer mine --distil-from`)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,13 @@ from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
 from falconer.core.tasks import Example, TaskData
 from falconer.engine.corpus import Corpus, sample_documents
-from falconer.engine.mine import TEACHER_DIR, TEACHER_TRAINING_FILE, MineOptions, Miner
+from falconer.engine.mine import (
+    STEP_TEACHERS_DIR,
+    TEACHER_DIR,
+    TEACHER_TRAINING_FILE,
+    MineOptions,
+    Miner,
+)
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 from falconer.proxy.checks import beats_constant_answers
@@ -173,3 +180,57 @@ def test_a_teacher_that_collapses_is_trained_again_at_half_the_rate_and_else_not
     assert retry["learning_rate"] == pytest.approx(first["learning_rate"] / 2)
     training = json.loads((run / "training.json").read_text())["report"]
     assert training["n_train"] == first["n_train"]  # the annotations alone
+
+
+def test_a_plan_of_several_steps_teaches_its_yes_no_step_with_a_proxy_fitted_on_it_alone(
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, plan: Plan
+) -> None:
+    reviews = load_task(bench_dir / "tasks" / "sst2-positive").test[:80]
+    corpus_path = tmp_path / "corpus.jsonl"
+    lines = (json.dumps({"id": d.id, "text": d.text}) + "\n" for d in reviews)
+    corpus_path.write_text("".join(lines))
+    corpus = Corpus(corpus_path)
+    options = MineOptions(
+        n_annotate=24,
+        backbone=str(tiny_backbone_dir),
+        min_steps=6,
+        runtime="torch",
+        threads=2,
+        held_out=0.0,
+    )
+    provenance = Provenance("oracle", "gold", "none", "2026-12-05T00:00:00+00:00")
+    annotated = sample_documents(corpus, 24, options.seed)
+    sentiment, people = (step.instruction for step in plan.steps)
+    gold = {d.id: d.label for d in reviews}
+    labels = [
+        Annotation(d.id, d.text, sentiment, "label", provenance, gold[d.id]) for d in annotated
+    ]
+    given = {
+        "positive": AnnotationRun(sentiment, "label", labels),
+        "people": AnnotationRun(
+            people,
+            "span",
+            [Annotation(d.id, d.text, people, "span", provenance, spans=()) for d in annotated],
+        ),
+    }
+    run = tmp_path / "run"
+    logged: list[str] = []
+    report = Miner(run, options, log=logged.append).run(corpus, plan=plan, given=given)
+
+    teacher_folder = run / STEP_TEACHERS_DIR / "positive"
+    assert (teacher_folder / "proxy.json").is_file()
+    taught = report.steps[0]["distilled"]
+    assert taught["teacher"] == "the step alone" and taught["taught"] == 80 - 24
+    assert "distilled" not in report.steps[1]  # span steps learn from their annotations alone
+    teacher = json.loads(teacher_folder.with_name("positive-training.json").read_text())
+    assert teacher["report"]["n_train"] + teacher["report"]["n_dev"] == 24  # that step alone
+    training = json.loads((run / "training.json").read_text())["report"]
+    assert training["n_train"] + training["n_dev"] == 2 * 24 + 80 - 24
+
+    again: list[str] = []
+    Miner(run, options, log=again.append).run(corpus, plan=plan, given=given)
+    assert any(f"reusing the proxy in {teacher_folder}" in line for line in again)
+    alone = tmp_path / "alone"
+    off = replace(options, step_teachers=False)
+    report = Miner(alone, off, log=lambda _: None).run(corpus, plan=plan, given=given)
+    assert not (alone / STEP_TEACHERS_DIR).exists() and "distilled" not in report.steps[0]

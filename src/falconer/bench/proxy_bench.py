@@ -17,7 +17,7 @@ from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import AnswerCheck, check_answers
-from falconer.proxy.distillation import taught_tasks
+from falconer.proxy.distillation import STEP_TEACHER_POOL, taught_tasks, wants_step_teachers
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
@@ -75,6 +75,9 @@ class ProxyBench:
     # `backbone` proxy from its answers on up to `distil_pool` of the unlabelled train texts
     distil_from: str | None = None
     distil_pool: int = 4000
+    # a multitask fit's yes/no steps taught by a proxy fitted on each alone (see
+    # proxy.distillation); off by itself when a `distil_from` backbone teaches every step
+    step_teachers: bool = True
     save: Save = field(default=lambda results, crosses: None)
     log: Log = print
     progress: Progress | None = None
@@ -117,6 +120,8 @@ class ProxyBench:
         teacher_summary: dict[str, Any] = {}
         if self.distil_from:
             data, teacher_summary = self._teach(self.distil_from, tasks, data, unlabeled, config)
+        elif self.step_teachers and wants_step_teachers(data):
+            data, teacher_summary = self._teach_steps(tasks, data, unlabeled, config)
         proxy = Proxy.from_pretrained(self.backbone, threads=self.threads)
         report = proxy.fit(
             data,
@@ -157,6 +162,37 @@ class ProxyBench:
             lessons[task.name] = lesson.to_dict()
             self.log(f"  teacher on {task.name} test: {scores[task.name]:.4f}")
         return taught, {"backbone": backbone, "scores": scores, "taught": lessons}
+
+    def _teach_steps(
+        self,
+        tasks: Sequence[BenchTask],
+        data: list[TaskData],
+        unlabeled: dict[str, list[str]],
+        config: TrainConfig,
+    ) -> tuple[list[TaskData], dict[str, Any]]:
+        """Fit each yes/no task alone (the single-task fit of this seed: its test score is
+        the one the multitask proxy is held to), and add its answers on unlabelled train
+        texts to that task's examples."""
+        taught = []
+        scores: dict[str, float] = {}
+        lessons: dict[str, dict[str, Any]] = {}
+        for task, task_data in zip(tasks, data, strict=True):
+            if task.kind != "label":
+                taught.append(task_data)
+                continue
+            self.log(f"  step teacher: {task.name} alone")
+            teacher = Proxy.from_pretrained(self.backbone, threads=self.threads)
+            teacher.fit([task_data], config=config, progress=self.progress)
+            texts = unlabeled[task.instruction][:STEP_TEACHER_POOL]
+            (with_answers,), (lesson,) = taught_tasks(teacher, [task_data], texts, self.progress)
+            taught.append(with_answers)
+            expected = [d.example() for d in self._test_docs(task)]
+            scores[task.name] = check_answers(teacher, task.instruction, task.kind, expected).score(
+                task.metric
+            )
+            lessons[task.name] = lesson.to_dict()
+            self.log(f"  step teacher on {task.name} test: {scores[task.name]:.4f}")
+        return taught, {"backbone": "each step alone", "scores": scores, "taught": lessons}
 
     def _accelerate(self, proxy: Proxy, unlabeled: dict[str, list[str]]) -> str:
         """Move inference to ONNX Runtime if asked, checked on held-out (unlabelled) texts."""

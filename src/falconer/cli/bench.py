@@ -39,6 +39,7 @@ from falconer.cli.options import (
     RUNTIME,
     SEED,
     SPAN_TYPE,
+    STEP_TEACHERS,
 )
 from falconer.cli.progress import training_progress
 from falconer.core.errors import InputError
@@ -97,6 +98,7 @@ def bench_proxy(
     distil_pool: int = typer.Option(
         4000, "--distil-pool", min=1, help="Most unlabelled train texts the teacher answers."
     ),
+    step_teachers: bool = STEP_TEACHERS,
     json_out: Path | None = JSON_OUT,
 ) -> None:
     """Fine-tune the proxy on N oracle-annotated documents and score it on the test split."""
@@ -131,6 +133,7 @@ def bench_proxy(
             runtime=runtime,
             distil_from=distil_from,
             distil_pool=distil_pool,
+            step_teachers=step_teachers,
             save=partial(_write_json, json_out) if json_out else lambda results, crosses: None,
             log=console.print,
             progress=progress,

@@ -21,6 +21,7 @@ from falconer.cli.options import (
     RUNTIME,
     SEED,
     SPAN_TYPE,
+    STEP_TEACHERS,
     THREADS,
     one_of,
 )
@@ -99,6 +100,7 @@ def mine(
     backbone: str = BACKBONE,
     distil_from: str | None = DISTIL_FROM,
     distil_pool: int = DISTIL_POOL,
+    step_teachers: bool = STEP_TEACHERS,
     min_steps: int = MIN_STEPS,
     seed: int = SEED,
     engine: str = ENGINE,
@@ -139,6 +141,7 @@ def mine(
         backbone=backbone,
         distil_from=distil_from,
         distil_pool=distil_pool,
+        step_teachers=step_teachers,
         output_format=output_format,
         batch_size=batch_size,
         restart=restart,

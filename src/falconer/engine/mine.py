@@ -58,7 +58,12 @@ from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import beats_constant_answers, check_answers
-from falconer.proxy.distillation import Lesson, taught_tasks
+from falconer.proxy.distillation import (
+    STEP_TEACHER_POOL,
+    Lesson,
+    taught_tasks,
+    wants_step_teachers,
+)
 from falconer.proxy.runtimes import RuntimeSpec
 from falconer.proxy.training import FEW_EXAMPLES_RATE
 
@@ -70,6 +75,7 @@ ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
 TRAINING_FILE = "training.json"
 TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
 TEACHER_TRAINING_FILE = "teacher-training.json"
+STEP_TEACHERS_DIR = "step-teachers"  # a yes/no step fitted alone, one folder per step
 # corpus documents the proxy answers before a budgeted cascade, to see where the budget goes
 BUDGET_SAMPLE = 1000
 
@@ -116,6 +122,10 @@ class MineOptions:
     # proxy, which executes, from its answers on up to `distil_pool` unannotated documents
     distil_from: str | None = None
     distil_pool: int = 4000
+    # without distil_from, a plan of several steps has each yes/no step fitted alone first,
+    # to answer up to STEP_TEACHER_POOL unannotated documents for the proxy that executes
+    # (see proxy.distillation)
+    step_teachers: bool = True
     # the kind of name every get_span step's spans must be, for plans that do not say
     # (the planner never does); the annotator type-checks what the LLM extracts
     span_type: str | None = None
@@ -192,8 +202,9 @@ class Miner:
                 held_by = _by_instruction(plan, held)
                 proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
             else:
+                train, lessons = self._taught_by_steps(train, unannotated, runs, seconds)
                 proxy = self._train(train, unannotated)
-                seconds["train"] = time.perf_counter() - started
+                seconds["train"] = time.perf_counter() - started - seconds.get("teach", 0.0)
         usage["annotate"] = total_usage(run.usage for run in runs.values())
         thresholds = self._fit_filter_thresholds(plan, proxy, unannotated)
         checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
@@ -515,6 +526,35 @@ class Miner:
         seconds["train"] = seconds.get("train", 0.0) + time.perf_counter() - started
         return proxy, lessons
 
+    def _taught_by_steps(
+        self,
+        tasks: list[TaskData],
+        unannotated: Mapping[str, Sequence[str]],
+        runs: Mapping[str, AnnotationRun],
+        seconds: dict[str, float],
+    ) -> tuple[list[TaskData], dict[str, Lesson]]:
+        """Each yes/no step of a multi-step plan fitted alone (as a one-step plan's proxy
+        would be, kept in step-teachers/) and its answers on the step's unannotated texts
+        added to its annotations (see proxy.distillation); the time it took is `teach`."""
+        if not self.options.step_teachers or not wants_step_teachers(tasks):
+            return tasks, {}
+        started = time.perf_counter()
+        step_ids = {run.instruction: step_id for step_id, run in runs.items()}
+        taught, lessons = [], {}
+        for task in tasks:
+            texts = list(unannotated.get(task.instruction, ()))[:STEP_TEACHER_POOL]
+            if task.kind != "label" or not texts:
+                taught.append(task)
+                continue
+            folder = f"{STEP_TEACHERS_DIR}/{step_ids.get(task.instruction, len(taught))}"
+            teacher = self._train([task], {task.instruction: texts}, subfolder=folder)
+            (with_answers,), (lesson,) = taught_tasks(teacher, [task], texts, self.progress)
+            taught.append(with_answers)
+            lessons[task.instruction] = replace(lesson, step_teacher=True)
+        if lessons:
+            seconds["teach"] = time.perf_counter() - started
+        return taught, lessons
+
     @staticmethod
     def _weak_steps(
         teacher: Proxy, tasks: Sequence[TaskData], held: Mapping[str, Sequence[Example]]
@@ -544,13 +584,17 @@ class Miner:
         unannotated: Mapping[str, Sequence[str]] | None = None,
         teacher: bool = False,
         learning_rate: float | None = None,
+        subfolder: str | None = None,
     ) -> Proxy:
         """Train (or reuse, when nothing it depends on changed) the proxy that executes, or
-        with `teacher` the larger-backbone one that teaches it; a teacher trained again at
-        another `learning_rate` is kept apart (teacher-retry/), so a rerun reuses both."""
+        with `teacher` the larger-backbone one that teaches it, or one kept in `subfolder` (a
+        step teacher); a teacher trained again at another `learning_rate` is kept apart
+        (teacher-retry/), so a rerun reuses both."""
         backbone = (self.options.distil_from if teacher else None) or self.options.backbone
-        folder = self.output / (TEACHER_DIR if teacher else PROXY_DIR)
+        folder = self.output / (subfolder or (TEACHER_DIR if teacher else PROXY_DIR))
         record = self.output / (TEACHER_TRAINING_FILE if teacher else TRAINING_FILE)
+        if subfolder:
+            record = folder.with_name(f"{folder.name}-training.json")
         if learning_rate is not None:
             folder = folder.with_name(f"{folder.name}-retry")
             record = record.with_name(f"{record.stem}-retry{record.suffix}")
@@ -561,7 +605,7 @@ class Miner:
             self.log(f"reusing the proxy in {folder}")
             return Proxy.from_pretrained(folder, threads=self.options.threads)
         self._release_llm()  # the next active round loads it again
-        role = "the teacher" if teacher else "one proxy"
+        role = "the teacher" if teacher else ("a step teacher" if subfolder else "one proxy")
         self.log(f"training {role} for {len(tasks)} steps on {backbone!r}")
         proxy = Proxy.from_pretrained(backbone, threads=self.options.threads)
         train_report = proxy.fit(tasks, unannotated, config=config, progress=self.progress)
