@@ -154,13 +154,10 @@ class ProxyBench:
         lessons: dict[str, dict[str, Any]] = {}
         for task, task_data in zip(tasks, data, strict=True):
             texts = unlabeled[task.instruction][: self.distil_pool]
-            (with_answers,), (lesson,) = taught_tasks(teacher, [task_data], texts, self.progress)
+            with_answers, scores[task.name], lessons[task.name] = self._lesson(
+                teacher, task, task_data, texts, "teacher"
+            )
             taught.append(with_answers)
-            expected = [d.example() for d in self._test_docs(task)]
-            check = check_answers(teacher, task.instruction, task.kind, expected)
-            scores[task.name] = check.score(task.metric)
-            lessons[task.name] = lesson.to_dict()
-            self.log(f"  teacher on {task.name} test: {scores[task.name]:.4f}")
         return taught, {"backbone": backbone, "scores": scores, "taught": lessons}
 
     def _teach_steps(
@@ -184,15 +181,22 @@ class ProxyBench:
             teacher = Proxy.from_pretrained(self.backbone, threads=self.threads)
             teacher.fit([task_data], config=config, progress=self.progress)
             texts = unlabeled[task.instruction][:STEP_TEACHER_POOL]
-            (with_answers,), (lesson,) = taught_tasks(teacher, [task_data], texts, self.progress)
-            taught.append(with_answers)
-            expected = [d.example() for d in self._test_docs(task)]
-            scores[task.name] = check_answers(teacher, task.instruction, task.kind, expected).score(
-                task.metric
+            with_answers, scores[task.name], lessons[task.name] = self._lesson(
+                teacher, task, task_data, texts, "step teacher"
             )
-            lessons[task.name] = lesson.to_dict()
-            self.log(f"  step teacher on {task.name} test: {scores[task.name]:.4f}")
+            taught.append(with_answers)
         return taught, {"backbone": "each step alone", "scores": scores, "taught": lessons}
+
+    def _lesson(
+        self, teacher: Proxy, task: BenchTask, task_data: TaskData, texts: list[str], role: str
+    ) -> tuple[TaskData, float, dict[str, Any]]:
+        """The task's examples with the teacher's answers on `texts` appended, the teacher's
+        score on the task's test split, and what it taught."""
+        (with_answers,), (lesson,) = taught_tasks(teacher, [task_data], texts, self.progress)
+        expected = [d.example() for d in self._test_docs(task)]
+        score = check_answers(teacher, task.instruction, task.kind, expected).score(task.metric)
+        self.log(f"  {role} on {task.name} test: {score:.4f}")
+        return with_answers, score, lesson.to_dict()
 
     def _accelerate(self, proxy: Proxy, unlabeled: dict[str, list[str]]) -> str:
         """Move inference to ONNX Runtime if asked, checked on held-out (unlabelled) texts."""

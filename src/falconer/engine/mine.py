@@ -202,7 +202,7 @@ class Miner:
                 held_by = _by_instruction(plan, held)
                 proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
             else:
-                train, lessons = self._taught_by_steps(train, unannotated, runs, seconds)
+                train, lessons = self._taught_by_steps(plan, train, unannotated, seconds)
                 proxy = self._train(train, unannotated)
                 seconds["train"] = time.perf_counter() - started - seconds.get("teach", 0.0)
         usage["annotate"] = total_usage(run.usage for run in runs.values())
@@ -528,25 +528,25 @@ class Miner:
 
     def _taught_by_steps(
         self,
+        plan: Plan,
         tasks: list[TaskData],
         unannotated: Mapping[str, Sequence[str]],
-        runs: Mapping[str, AnnotationRun],
         seconds: dict[str, float],
     ) -> tuple[list[TaskData], dict[str, Lesson]]:
         """Each yes/no step of a multi-step plan fitted alone (as a one-step plan's proxy
         would be, kept in step-teachers/) and its answers on the step's unannotated texts
-        added to its annotations (see proxy.distillation); the time it took is `teach`."""
+        added to its annotations (see proxy.distillation); the time it took is `teach`.
+        `tasks` are the plan's steps' training data, in step order (`_split`)."""
         if not self.options.step_teachers or not wants_step_teachers(tasks):
             return tasks, {}
         started = time.perf_counter()
-        step_ids = {run.instruction: step_id for step_id, run in runs.items()}
         taught, lessons = [], {}
-        for task in tasks:
+        for step, task in zip(plan.steps, tasks, strict=True):
             texts = list(unannotated.get(task.instruction, ()))[:STEP_TEACHER_POOL]
             if task.kind != "label" or not texts:
                 taught.append(task)
                 continue
-            folder = f"{STEP_TEACHERS_DIR}/{step_ids.get(task.instruction, len(taught))}"
+            folder = f"{STEP_TEACHERS_DIR}/{step.id}"
             teacher = self._train([task], {task.instruction: texts}, subfolder=folder)
             (with_answers,), (lesson,) = taught_tasks(teacher, [task], texts, self.progress)
             taught.append(with_answers)
