@@ -234,3 +234,46 @@ def test_a_plan_of_several_steps_teaches_its_yes_no_step_with_a_proxy_fitted_on_
     off = replace(options, step_teachers=False)
     report = Miner(alone, off, log=lambda _: None).run(corpus, plan=plan, given=given)
     assert not (alone / STEP_TEACHERS_DIR).exists() and "distilled" not in report.steps[0]
+
+
+def test_a_plan_of_one_yes_no_step_is_fitted_twice_the_second_fit_learning_the_first_s_answers(
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, plan: Plan
+) -> None:
+    reviews = load_task(bench_dir / "tasks" / "sst2-positive").test[:60]
+    corpus_path = tmp_path / "corpus.jsonl"
+    corpus_path.write_text(
+        "".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in reviews)
+    )
+    corpus = Corpus(corpus_path)
+    options = MineOptions(
+        n_annotate=20,
+        backbone=str(tiny_backbone_dir),
+        min_steps=6,
+        runtime="torch",
+        threads=2,
+        held_out=0.0,
+    )
+    one_step = Plan.parse(
+        {
+            "steps": [{"id": "positive", "op": "get_label", "instruction": SENTIMENT}],
+            "filter": "positive",
+            "fields": {},
+        }
+    )
+    provenance = Provenance("oracle", "gold", "none", "2026-12-05T00:00:00+00:00")
+    gold = {d.id: d.label for d in reviews}
+    labels = [
+        Annotation(d.id, d.text, SENTIMENT, "label", provenance, gold[d.id])
+        for d in sample_documents(corpus, 20, options.seed)
+    ]
+    given = {"positive": AnnotationRun(SENTIMENT, "label", labels)}
+    run = tmp_path / "run"
+    report = Miner(run, options, log=lambda _: None).run(corpus, plan=one_step, given=given)
+
+    first = json.loads((run / STEP_TEACHERS_DIR / "positive-training.json").read_text())
+    assert first["report"]["n_train"] + first["report"]["n_dev"] == 20
+    second = json.loads((run / "training.json").read_text())["report"]
+    assert second["n_train"] + second["n_dev"] == 20 + 60 - 20
+    taught = report.steps[0]["distilled"]
+    assert taught["teacher"] == "the step alone" and taught["taught"] == 60 - 20
+    assert "teach" in report.seconds

@@ -75,8 +75,8 @@ class ProxyBench:
     # `backbone` proxy from its answers on up to `distil_pool` of the unlabelled train texts
     distil_from: str | None = None
     distil_pool: int = 4000
-    # a multitask fit's yes/no steps taught by a proxy fitted on each alone (see
-    # proxy.distillation); off by itself when a `distil_from` backbone teaches every step
+    # yes/no steps taught by a proxy fitted on each alone, a single task's by its own first
+    # fit (see proxy.distillation); off by itself when a `distil_from` backbone teaches
     step_teachers: bool = True
     save: Save = field(default=lambda results, crosses: None)
     log: Log = print
@@ -167,9 +167,9 @@ class ProxyBench:
         unlabeled: dict[str, list[str]],
         config: TrainConfig,
     ) -> tuple[list[TaskData], dict[str, Any]]:
-        """Fit each yes/no task alone (the single-task fit of this seed: its test score is
-        the one the multitask proxy is held to), and add its answers on unlabelled train
-        texts to that task's examples."""
+        """Fit each yes/no task alone (in a multitask run the single-task fit of this seed,
+        whose test score the multitask proxy is held to; in a single-task run the task's own
+        first fit), and add its answers on unlabelled train texts to that task's examples."""
         taught = []
         scores: dict[str, float] = {}
         lessons: dict[str, dict[str, Any]] = {}

@@ -122,7 +122,7 @@ class MineOptions:
     # proxy, which executes, from its answers on up to `distil_pool` unannotated documents
     distil_from: str | None = None
     distil_pool: int = 4000
-    # without distil_from, a plan of several steps has each yes/no step fitted alone first,
+    # without distil_from, each yes/no step of a plan (one alone too) is fitted alone first,
     # to answer up to STEP_TEACHER_POOL unannotated documents for the proxy that executes
     # (see proxy.distillation)
     step_teachers: bool = True
@@ -533,9 +533,9 @@ class Miner:
         unannotated: Mapping[str, Sequence[str]],
         seconds: dict[str, float],
     ) -> tuple[list[TaskData], dict[str, Lesson]]:
-        """Each yes/no step of a multi-step plan fitted alone (as a one-step plan's proxy
-        would be, kept in step-teachers/) and its answers on the step's unannotated texts
-        added to its annotations (see proxy.distillation); the time it took is `teach`.
+        """Each yes/no step of the plan fitted alone (kept in step-teachers/) and its answers
+        on the step's unannotated texts added to its annotations, so a one-step plan's proxy
+        is fitted twice (see proxy.distillation); the time it took is `teach`.
         `tasks` are the plan's steps' training data, in step order (`_split`)."""
         if not self.options.step_teachers or not wants_step_teachers(tasks):
             return tasks, {}

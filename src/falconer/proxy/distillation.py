@@ -25,6 +25,12 @@ closed that (README). As in born-again multitask networks (Clark et al. 2019), e
 step of a multi-step fit is first fitted alone on the same backbone and answers up to
 STEP_TEACHER_POOL unannotated texts for the shared fit to learn from as well; span steps keep
 their annotations alone (they lose nothing in the shared fit).
+
+A plan of one yes/no step is taught the same way: its proxy, fitted once, answers the
+unannotated texts and a second fit on the same backbone learns from those answers too
+(born-again networks, Furlanello et al. 2018). Oracle N=256, seeds 0-2: sst2 0.786 -> 0.802,
+agnews 0.935 -> 0.936, at twice the training time; a seed ensemble of three first fits
+taught less than one (sst2 0.795; scripts/experiments/seed_ensemble_teacher.py).
 """
 
 from __future__ import annotations
@@ -85,8 +91,8 @@ def taught_tasks(
 
 
 def wants_step_teachers(tasks: Sequence[TaskData]) -> bool:
-    """A fit of several steps with a yes/no step among them (see the module's docstring)."""
-    return len(tasks) > 1 and any(task.kind == "label" for task in tasks)
+    """A fit with a yes/no step among its steps (see the module's docstring)."""
+    return any(task.kind == "label" for task in tasks)
 
 
 def _teacher_examples(
