@@ -182,35 +182,47 @@ def test_a_teacher_that_collapses_is_trained_again_at_half_the_rate_and_else_not
     assert training["n_train"] == first["n_train"]  # the annotations alone
 
 
-def test_a_plan_of_several_steps_teaches_its_yes_no_step_with_a_proxy_fitted_on_it_alone(
-    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, plan: Plan
-) -> None:
-    reviews = load_task(bench_dir / "tasks" / "sst2-positive").test[:80]
-    corpus_path = tmp_path / "corpus.jsonl"
+def _reviews_with_gold_sentiment(
+    folder: Path, bench_dir: Path, backbone: Path, n_docs: int, n_annotate: int
+) -> tuple[Corpus, MineOptions, list[Annotation], Provenance]:
+    """A corpus of sst2 test reviews, tiny-backbone options, and gold yes/no answers for the
+    reviews the run would annotate."""
+    reviews = load_task(bench_dir / "tasks" / "sst2-positive").test[:n_docs]
+    corpus_path = folder / "corpus.jsonl"
     lines = (json.dumps({"id": d.id, "text": d.text}) + "\n" for d in reviews)
     corpus_path.write_text("".join(lines))
     corpus = Corpus(corpus_path)
     options = MineOptions(
-        n_annotate=24,
-        backbone=str(tiny_backbone_dir),
+        n_annotate=n_annotate,
+        backbone=str(backbone),
         min_steps=6,
         runtime="torch",
         threads=2,
         held_out=0.0,
     )
     provenance = Provenance("oracle", "gold", "none", "2026-12-05T00:00:00+00:00")
-    annotated = sample_documents(corpus, 24, options.seed)
-    sentiment, people = (step.instruction for step in plan.steps)
     gold = {d.id: d.label for d in reviews}
     labels = [
-        Annotation(d.id, d.text, sentiment, "label", provenance, gold[d.id]) for d in annotated
+        Annotation(d.id, d.text, SENTIMENT, "label", provenance, gold[d.id])
+        for d in sample_documents(corpus, n_annotate, options.seed)
     ]
+    return corpus, options, labels, provenance
+
+
+def test_a_plan_of_several_steps_teaches_its_yes_no_step_with_a_proxy_fitted_on_it_alone(
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, plan: Plan
+) -> None:
+    corpus, options, labels, provenance = _reviews_with_gold_sentiment(
+        tmp_path, bench_dir, tiny_backbone_dir, n_docs=80, n_annotate=24
+    )
+    sentiment, people = (step.instruction for step in plan.steps)
+    assert sentiment == SENTIMENT
     given = {
         "positive": AnnotationRun(sentiment, "label", labels),
         "people": AnnotationRun(
             people,
             "span",
-            [Annotation(d.id, d.text, people, "span", provenance, spans=()) for d in annotated],
+            [Annotation(a.doc_id, a.text, people, "span", provenance, spans=()) for a in labels],
         ),
     }
     run = tmp_path / "run"
@@ -237,21 +249,10 @@ def test_a_plan_of_several_steps_teaches_its_yes_no_step_with_a_proxy_fitted_on_
 
 
 def test_a_plan_of_one_yes_no_step_is_fitted_twice_the_second_fit_learning_the_first_s_answers(
-    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, plan: Plan
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path
 ) -> None:
-    reviews = load_task(bench_dir / "tasks" / "sst2-positive").test[:60]
-    corpus_path = tmp_path / "corpus.jsonl"
-    corpus_path.write_text(
-        "".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in reviews)
-    )
-    corpus = Corpus(corpus_path)
-    options = MineOptions(
-        n_annotate=20,
-        backbone=str(tiny_backbone_dir),
-        min_steps=6,
-        runtime="torch",
-        threads=2,
-        held_out=0.0,
+    corpus, options, labels, _ = _reviews_with_gold_sentiment(
+        tmp_path, bench_dir, tiny_backbone_dir, n_docs=60, n_annotate=20
     )
     one_step = Plan.parse(
         {
@@ -260,12 +261,6 @@ def test_a_plan_of_one_yes_no_step_is_fitted_twice_the_second_fit_learning_the_f
             "fields": {},
         }
     )
-    provenance = Provenance("oracle", "gold", "none", "2026-12-05T00:00:00+00:00")
-    gold = {d.id: d.label for d in reviews}
-    labels = [
-        Annotation(d.id, d.text, SENTIMENT, "label", provenance, gold[d.id])
-        for d in sample_documents(corpus, 20, options.seed)
-    ]
     given = {"positive": AnnotationRun(SENTIMENT, "label", labels)}
     run = tmp_path / "run"
     report = Miner(run, options, log=lambda _: None).run(corpus, plan=one_step, given=given)
