@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -76,3 +77,30 @@ def test_bench_proxy_distils_a_teacher_s_answers_on_unlabelled_train_texts_into_
     assert teacher["backbone"] == "default" and 0.0 <= teacher["scores"]["sst2-positive"] <= 1.0
     assert teacher["taught"]["sst2-positive"]["taught"] == 24
     assert row["train"]["n_train"] + row["train"]["n_dev"] == 16 + 24  # labels and its answers
+
+
+def test_a_yes_no_task_is_taught_by_its_first_fit_only_when_unannotated_texts_remain(
+    bench_dir: Path, tmp_path: Path
+) -> None:
+    source = bench_dir / "tasks" / "sst2-positive"
+    task = tmp_path / "sst2-small"
+    task.mkdir()
+    (task / "task.json").write_text((source / "task.json").read_text())
+    train = (source / "train.jsonl").read_text().splitlines()[:40]
+    (task / "train.jsonl").write_text("\n".join(train) + "\n")
+    (task / "test.jsonl").write_text(
+        "\n".join((source / "test.jsonl").read_text().splitlines()[:20])
+    )
+
+    def teacher(n: int) -> dict[str, Any] | None:
+        out = tmp_path / f"n{n}.json"
+        args = ["bench", "proxy", "--task", str(task), "--n", str(n), "--min-steps", "4"]
+        result = CliRunner().invoke(app, [*args, "--threads", "2", "--json", str(out)])
+        assert result.exit_code == 0, result.output
+        row = json.loads(out.read_text())["results"][0]
+        assert row["n"] == n
+        return row["train"].get("teacher")
+
+    taught = teacher(24)  # 16 train texts left: the first fit answers them for the second
+    assert taught is not None and taught["taught"]["sst2-positive"]["taught"] == 40 - 24
+    assert teacher(40) is None  # every train text annotated: nothing to teach, one fit

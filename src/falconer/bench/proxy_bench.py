@@ -174,17 +174,19 @@ class ProxyBench:
         scores: dict[str, float] = {}
         lessons: dict[str, dict[str, Any]] = {}
         for task, task_data in zip(tasks, data, strict=True):
-            if task.kind != "label":
+            texts = unlabeled[task.instruction][:STEP_TEACHER_POOL]
+            if task.kind != "label" or not texts:  # --n of the whole pool leaves none to teach
                 taught.append(task_data)
                 continue
             self.log(f"  step teacher: {task.name} alone")
             teacher = Proxy.from_pretrained(self.backbone, threads=self.threads)
             teacher.fit([task_data], config=config, progress=self.progress)
-            texts = unlabeled[task.instruction][:STEP_TEACHER_POOL]
             with_answers, scores[task.name], lessons[task.name] = self._lesson(
                 teacher, task, task_data, texts, "step teacher"
             )
             taught.append(with_answers)
+        if not lessons:
+            return taught, {}
         return taught, {"backbone": "each step alone", "scores": scores, "taught": lessons}
 
     def _lesson(
