@@ -17,7 +17,7 @@ from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import AnswerCheck, check_answers
-from falconer.proxy.distillation import STEP_TEACHER_POOL, taught_tasks, wants_step_teachers
+from falconer.proxy.distillation import STEP_TEACHER_POOL, taught_tasks
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
@@ -120,7 +120,7 @@ class ProxyBench:
         teacher_summary: dict[str, Any] = {}
         if self.distil_from:
             data, teacher_summary = self._teach(self.distil_from, tasks, data, unlabeled, config)
-        elif self.step_teachers and wants_step_teachers(data):
+        elif self.step_teachers:
             data, teacher_summary = self._teach_steps(tasks, data, unlabeled, config)
         proxy = Proxy.from_pretrained(self.backbone, threads=self.threads)
         report = proxy.fit(

@@ -58,12 +58,7 @@ from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import beats_constant_answers, check_answers
-from falconer.proxy.distillation import (
-    STEP_TEACHER_POOL,
-    Lesson,
-    taught_tasks,
-    wants_step_teachers,
-)
+from falconer.proxy.distillation import STEP_TEACHER_POOL, Lesson, taught_tasks
 from falconer.proxy.runtimes import RuntimeSpec
 from falconer.proxy.training import FEW_EXAMPLES_RATE
 
@@ -537,7 +532,7 @@ class Miner:
         on the step's unannotated texts added to its annotations, so a one-step plan's proxy
         is fitted twice (see proxy.distillation); the time it took is `teach`.
         `tasks` are the plan's steps' training data, in step order (`_split`)."""
-        if not self.options.step_teachers or not wants_step_teachers(tasks):
+        if not self.options.step_teachers:
             return tasks, {}
         started = time.perf_counter()
         taught, lessons = [], {}

@@ -90,11 +90,6 @@ def taught_tasks(
     return taught, lessons
 
 
-def wants_step_teachers(tasks: Sequence[TaskData]) -> bool:
-    """A fit with a yes/no step among its steps (see the module's docstring)."""
-    return any(task.kind == "label" for task in tasks)
-
-
 def _teacher_examples(
     teacher: Proxy, task: TaskData, texts: Sequence[str], progress: Progress | None
 ) -> list[Example]:
