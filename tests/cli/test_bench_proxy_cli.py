@@ -50,11 +50,13 @@ def test_bench_proxy_writes_scores_per_task_and_says_the_annotator_is_the_oracle
     assert rows["sst2-positive"]["metric"] == "accuracy"
     assert rows["conll-persons"]["metric"] == "exact_f1"
     assert {(c["text_task"], c["instruction_task"]) for c in payload["cross"]} == set()
-    # the yes/no task was fitted alone first and answered unlabelled train texts for it
+    # each task was fitted alone first and answered unlabelled train texts for it
     teachers = rows["sst2-positive"]["train"]["teacher"]
     assert teachers["backbone"] == "each step alone"
-    assert set(teachers["scores"]) == {"sst2-positive"}
+    assert set(teachers["scores"]) == {"sst2-positive", "conll-persons"}
     assert teachers["taught"]["sst2-positive"]["taught"] == 1000
+    people = teachers["taught"]["conll-persons"]  # its unsure answers left out
+    assert people["taught"] + people.get("left_out_unsure", 0) == 1000
 
 
 def test_bench_proxy_refuses_a_folder_that_is_not_a_task(tmp_path: Path) -> None:

@@ -66,6 +66,28 @@ def test_the_teacher_answers_become_training_examples_and_the_held_out_slice_sta
     assert [e.label for e in relearnt[0].examples[1:]] == [r.value for r in labels]
 
 
+def test_a_span_answer_less_sure_than_the_floor_is_left_out_of_what_the_teacher_teaches(
+    small_proxy: Proxy, instructions: tuple[str, str]
+) -> None:
+    _, people = instructions
+    texts = [
+        "Peter Blackburn met John Smith in Brussels .",
+        "a charming , funny film .",
+        "Ann and Bob Dylan sang in Paris .",
+        "EU rejects German call to boycott British lamb .",
+    ]
+    task = TaskData(people, "span", [Example("Ann left .", spans=())])
+    answers = small_proxy.get_span(texts, people)
+    floor = sorted(r.confidence for r in answers)[2]  # two answers under it, two not
+    (taught,), (lesson,) = taught_tasks(small_proxy, [task], texts, span_floor=floor)
+
+    sure = [(t, r.spans) for t, r in zip(texts, answers, strict=True) if r.confidence >= floor]
+    assert [(e.text, e.spans) for e in taught.examples[1:]] == sure and len(sure) == 2
+    assert lesson.taught == 2 and lesson.to_dict()["left_out_unsure"] == 2
+    (everything,), (all_taught,) = taught_tasks(small_proxy, [task], texts)
+    assert len(everything.examples) == 1 + 4 and "left_out_unsure" not in all_taught.to_dict()
+
+
 def _oracle_sentiment_run(
     folder: Path, bench_dir: Path, backbone: Path, n_annotate: int, **options: Any
 ) -> tuple[Corpus, Plan, MineOptions, AnnotationRun, list[Document]]:
@@ -112,7 +134,7 @@ def test_a_distilled_run_trains_a_teacher_and_teaches_the_proxy_on_documents_nob
 
     assert (run / TEACHER_DIR / "proxy.json").is_file() and (run / TEACHER_TRAINING_FILE).is_file()
     assert report.steps[0]["distilled"]["taught"] == 30 and "teach" in report.seconds
-    taught = miner._teaching_texts(corpus, {"s1": oracle})
+    taught = miner._teaching_texts(corpus, {"s1": oracle}, options.distil_pool)
     assert len(taught) == 30 and not set(taught) & {d.text for d in annotated}
     training = json.loads((run / "training.json").read_text())["report"]
     teacher = json.loads((run / TEACHER_TRAINING_FILE).read_text())["report"]
@@ -209,7 +231,7 @@ def _reviews_with_gold_sentiment(
     return corpus, options, labels, provenance
 
 
-def test_a_plan_of_several_steps_teaches_its_yes_no_step_with_a_proxy_fitted_on_it_alone(
+def test_a_plan_of_several_steps_teaches_each_step_with_a_proxy_fitted_on_it_alone(
     tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, plan: Plan
 ) -> None:
     corpus, options, labels, provenance = _reviews_with_gold_sentiment(
@@ -233,11 +255,13 @@ def test_a_plan_of_several_steps_teaches_its_yes_no_step_with_a_proxy_fitted_on_
     assert (teacher_folder / "proxy.json").is_file()
     taught = report.steps[0]["distilled"]
     assert taught["teacher"] == "the step alone" and taught["taught"] == 80 - 24
-    assert "distilled" not in report.steps[1]  # span steps learn from their annotations alone
+    spans = report.steps[1]["distilled"]  # span answers are taught where the teacher is sure
+    assert spans["teacher"] == "the step alone" and (run / STEP_TEACHERS_DIR / "people").is_dir()
+    assert spans["taught"] + spans.get("left_out_unsure", 0) == 80 - 24
     teacher = json.loads(teacher_folder.with_name("positive-training.json").read_text())
     assert teacher["report"]["n_train"] + teacher["report"]["n_dev"] == 24  # that step alone
     training = json.loads((run / "training.json").read_text())["report"]
-    assert training["n_train"] + training["n_dev"] == 2 * 24 + 80 - 24
+    assert training["n_train"] + training["n_dev"] == 2 * 24 + 80 - 24 + spans["taught"]
 
     again: list[str] = []
     Miner(run, options, log=again.append).run(corpus, plan=plan, given=given)

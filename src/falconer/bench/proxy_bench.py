@@ -17,7 +17,7 @@ from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import AnswerCheck, check_answers
-from falconer.proxy.distillation import STEP_TEACHER_POOL, taught_tasks
+from falconer.proxy.distillation import SPAN_TEACHER_FLOOR, STEP_TEACHER_POOL, taught_tasks
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
@@ -75,7 +75,7 @@ class ProxyBench:
     # `backbone` proxy from its answers on up to `distil_pool` of the unlabelled train texts
     distil_from: str | None = None
     distil_pool: int = 4000
-    # yes/no steps taught by a proxy fitted on each alone, a single task's by its own first
+    # every task taught by a proxy fitted on it alone, a single task's by its own first
     # fit (see proxy.distillation); off by itself when a `distil_from` backbone teaches
     step_teachers: bool = True
     save: Save = field(default=lambda results, crosses: None)
@@ -167,22 +167,23 @@ class ProxyBench:
         unlabeled: dict[str, list[str]],
         config: TrainConfig,
     ) -> tuple[list[TaskData], dict[str, Any]]:
-        """Fit each yes/no task alone (in a multitask run the single-task fit of this seed,
-        whose test score the multitask proxy is held to; in a single-task run the task's own
-        first fit), and add its answers on unlabelled train texts to that task's examples."""
+        """Fit each task alone (in a multitask run the single-task fit of this seed, whose
+        test score the multitask proxy is held to; in a single-task run the task's own first
+        fit), and add its answers on unlabelled train texts to that task's examples (span
+        answers only where sure: proxy.distillation)."""
         taught = []
         scores: dict[str, float] = {}
         lessons: dict[str, dict[str, Any]] = {}
         for task, task_data in zip(tasks, data, strict=True):
             texts = unlabeled[task.instruction][:STEP_TEACHER_POOL]
-            if task.kind != "label" or not texts:  # --n of the whole pool leaves none to teach
+            if not texts:  # --n of the whole pool leaves none to teach
                 taught.append(task_data)
                 continue
             self.log(f"  step teacher: {task.name} alone")
             teacher = Proxy.from_pretrained(self.backbone, threads=self.threads)
             teacher.fit([task_data], config=config, progress=self.progress)
             with_answers, scores[task.name], lessons[task.name] = self._lesson(
-                teacher, task, task_data, texts, "step teacher"
+                teacher, task, task_data, texts, "step teacher", SPAN_TEACHER_FLOOR
             )
             taught.append(with_answers)
         if not lessons:
@@ -190,11 +191,19 @@ class ProxyBench:
         return taught, {"backbone": "each step alone", "scores": scores, "taught": lessons}
 
     def _lesson(
-        self, teacher: Proxy, task: BenchTask, task_data: TaskData, texts: list[str], role: str
+        self,
+        teacher: Proxy,
+        task: BenchTask,
+        task_data: TaskData,
+        texts: list[str],
+        role: str,
+        span_floor: float = 0.0,
     ) -> tuple[TaskData, float, dict[str, Any]]:
         """The task's examples with the teacher's answers on `texts` appended, the teacher's
         score on the task's test split, and what it taught."""
-        (with_answers,), (lesson,) = taught_tasks(teacher, [task_data], texts, self.progress)
+        (with_answers,), (lesson,) = taught_tasks(
+            teacher, [task_data], texts, self.progress, span_floor
+        )
         expected = [d.example() for d in self._test_docs(task)]
         score = check_answers(teacher, task.instruction, task.kind, expected).score(task.metric)
         self.log(f"  {role} on {task.name} test: {score:.4f}")

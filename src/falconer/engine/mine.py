@@ -58,7 +58,12 @@ from falconer.plan.schema import Plan, Step
 from falconer.planner import Planner
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import beats_constant_answers, check_answers
-from falconer.proxy.distillation import STEP_TEACHER_POOL, Lesson, taught_tasks
+from falconer.proxy.distillation import (
+    SPAN_TEACHER_FLOOR,
+    STEP_TEACHER_POOL,
+    Lesson,
+    taught_tasks,
+)
 from falconer.proxy.runtimes import RuntimeSpec
 from falconer.proxy.training import FEW_EXAMPLES_RATE
 
@@ -70,7 +75,7 @@ ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
 TRAINING_FILE = "training.json"
 TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
 TEACHER_TRAINING_FILE = "teacher-training.json"
-STEP_TEACHERS_DIR = "step-teachers"  # a yes/no step fitted alone, one folder per step
+STEP_TEACHERS_DIR = "step-teachers"  # each step fitted alone, one folder per step
 # corpus documents the proxy answers before a budgeted cascade, to see where the budget goes
 BUDGET_SAMPLE = 1000
 
@@ -117,7 +122,7 @@ class MineOptions:
     # proxy, which executes, from its answers on up to `distil_pool` unannotated documents
     distil_from: str | None = None
     distil_pool: int = 4000
-    # without distil_from, each yes/no step of a plan (one alone too) is fitted alone first,
+    # without distil_from, each step of a plan (one alone too) is fitted alone first,
     # to answer up to STEP_TEACHER_POOL unannotated documents for the proxy that executes
     # (see proxy.distillation)
     step_teachers: bool = True
@@ -197,7 +202,9 @@ class Miner:
                 held_by = _by_instruction(plan, held)
                 proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
             else:
-                train, lessons = self._taught_by_steps(plan, train, unannotated, seconds)
+                train, lessons = self._taught_by_steps(
+                    plan, train, unannotated, corpus, runs, seconds
+                )
                 proxy = self._train(train, unannotated)
                 seconds["train"] = time.perf_counter() - started - seconds.get("teach", 0.0)
         usage["annotate"] = total_usage(run.usage for run in runs.values())
@@ -502,7 +509,7 @@ class Miner:
             if untaught:
                 self.log(f"still no better: {len(untaught)} step(s) learn from annotations alone")
         sound = [task for task in tasks if task.instruction not in untaught]
-        texts = self._teaching_texts(corpus, runs)
+        texts = self._teaching_texts(corpus, runs, self.options.distil_pool)
         self.log(
             f"teaching the {self.options.backbone!r} proxy with the {self.options.distil_from!r} "
             f"proxy's answers on {len(texts)} unannotated documents"
@@ -526,24 +533,33 @@ class Miner:
         plan: Plan,
         tasks: list[TaskData],
         unannotated: Mapping[str, Sequence[str]],
+        corpus: Corpus,
+        runs: Mapping[str, AnnotationRun],
         seconds: dict[str, float],
     ) -> tuple[list[TaskData], dict[str, Lesson]]:
-        """Each yes/no step of the plan fitted alone (kept in step-teachers/) and its answers
-        on the step's unannotated texts added to its annotations, so a one-step plan's proxy
-        is fitted twice (see proxy.distillation); the time it took is `teach`.
+        """Each step of the plan fitted alone (kept in step-teachers/) and its answers on
+        unannotated texts added to its annotations, so a one-step plan's proxy is fitted
+        twice (see proxy.distillation); the time it took is `teach`. A yes/no step answers the
+        texts its decisions are centred on (`unannotated`), a span step corpus documents no
+        step annotated, and only its sure answers are taught.
         `tasks` are the plan's steps' training data, in step order (`_split`)."""
         if not self.options.step_teachers:
             return tasks, {}
         started = time.perf_counter()
+        spans = any(task.kind == "span" for task in tasks)
+        span_texts = self._teaching_texts(corpus, runs, STEP_TEACHER_POOL) if spans else []
         taught, lessons = [], {}
         for step, task in zip(plan.steps, tasks, strict=True):
-            texts = list(unannotated.get(task.instruction, ()))[:STEP_TEACHER_POOL]
-            if task.kind != "label" or not texts:
+            pool = unannotated.get(task.instruction, ()) if task.kind == "label" else span_texts
+            texts = list(pool)[:STEP_TEACHER_POOL]
+            if not texts:
                 taught.append(task)
                 continue
             folder = f"{STEP_TEACHERS_DIR}/{step.id}"
             teacher = self._train([task], {task.instruction: texts}, subfolder=folder)
-            (with_answers,), (lesson,) = taught_tasks(teacher, [task], texts, self.progress)
+            (with_answers,), (lesson,) = taught_tasks(
+                teacher, [task], texts, self.progress, SPAN_TEACHER_FLOOR
+            )
             taught.append(with_answers)
             lessons[task.instruction] = replace(lesson, step_teacher=True)
         if lessons:
@@ -565,11 +581,12 @@ class Miner:
             )
         }
 
-    def _teaching_texts(self, corpus: Corpus, runs: Mapping[str, AnnotationRun]) -> list[str]:
-        """Up to `distil_pool` corpus documents no step annotated (nor tried to)."""
+    def _teaching_texts(
+        self, corpus: Corpus, runs: Mapping[str, AnnotationRun], pool: int
+    ) -> list[str]:
+        """Up to `pool` corpus documents no step annotated (nor tried to)."""
         seen = {a.doc_id for run in runs.values() for a in run.annotations}
         seen |= {f.doc_id for run in runs.values() for f in run.failures}
-        pool = self.options.distil_pool
         sample = sample_documents(corpus, pool + len(seen), self.options.seed + 2)
         return [doc.text for doc in sample if doc.id not in seen][:pool]
 
