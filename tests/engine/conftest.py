@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from falconer.bench.tasks import load_task
@@ -39,7 +40,10 @@ def tiny_backbone(folder: Path) -> Path:
         intermediate_size=128,
         max_position_embeddings=512,
     )
-    BertModel(config).save_pretrained(folder)
+    with torch.random.fork_rng():  # the same encoder whatever tests ran before it
+        torch.manual_seed(0)
+        model = BertModel(config)
+    model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
