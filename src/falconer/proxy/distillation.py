@@ -96,7 +96,7 @@ def taught_tasks(
     for task in tasks:
         examples = _teacher_examples(teacher, task, texts, progress, span_floor)
         taught.append(replace(task, examples=[*task.examples, *examples]))
-        lessons.append(replace(_lesson(task, examples), unsure=len(texts) - len(examples)))
+        lessons.append(_lesson(task, examples, answered=len(texts)))
     return taught, lessons
 
 
@@ -129,9 +129,10 @@ def _teacher_examples(
     return examples
 
 
-def _lesson(task: TaskData, examples: Sequence[Example]) -> Lesson:
+def _lesson(task: TaskData, examples: Sequence[Example], answered: int) -> Lesson:
     if task.kind == "label":
         yes = sum(bool(e.label) for e in examples)
         return Lesson(task.instruction, len(examples), yes / max(len(examples), 1), None)
     with_spans = sum(bool(e.spans) for e in examples)
-    return Lesson(task.instruction, len(examples), None, with_spans)
+    unsure = answered - len(examples)  # left out under the floor
+    return Lesson(task.instruction, len(examples), None, with_spans, unsure=unsure)
