@@ -15,14 +15,13 @@ Usage: python born_again_generations.py --task DIR --n 256 --seeds 0 1 2 --gener
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
+from _born_again import Row, fit, row_head, run_seeds, sample
+
 from falconer.bench.tasks import BenchTask, load_task
-from falconer.core.tasks import TaskData
 from falconer.proxy.checks import check_answers
-from falconer.proxy.config import TrainConfig
 from falconer.proxy.distillation import SPAN_TEACHER_FLOOR, STEP_TEACHER_POOL, taught_tasks
 from falconer.proxy.proxy import Proxy
 
@@ -37,17 +36,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     task = load_task(args.task)
-    for seed in args.seeds:
-        row = run_seed(task, args.n, seed, args.generations, args.pool)
-        print(json.dumps(row), flush=True)
-        with args.out.open("a") as out:
-            out.write(json.dumps(row) + "\n")
+    run_seeds(
+        args.seeds,
+        lambda seed: run_seed(task, args.n, seed, args.generations, args.pool),
+        args.out,
+    )
 
 
-def run_seed(task: BenchTask, n: int, seed: int, generations: int, pool: int) -> dict[str, object]:
-    annotated, rest = task.sample(n, seed)
-    data = task.task_data(annotated)
-    texts = [d.text for d in rest][:pool]
+def run_seed(task: BenchTask, n: int, seed: int, generations: int, pool: int) -> Row:
+    data, texts = sample(task, n, seed, pool)
     floor = SPAN_TEACHER_FLOOR if task.kind == "span" else 0.0
     scores, seconds, taught = [], [], []
     teacher: Proxy | None = None
@@ -62,21 +59,11 @@ def run_seed(task: BenchTask, n: int, seed: int, generations: int, pool: int) ->
         scores.append(round(score(teacher, task), 4))
         print(f"{task.name} seed {seed} generation {generation}: {scores[-1]}", flush=True)
     return {
-        "task": task.name,
-        "n": n,
-        "seed": seed,
-        "pool": len(texts),
-        "metric": task.metric,
+        **row_head(task, n, seed, len(texts)),
         "scores_by_generation": scores,
         "taught_by_generation": taught,
         "seconds_by_generation": seconds,
     }
-
-
-def fit(data: TaskData, seed: int) -> Proxy:
-    proxy = Proxy.from_pretrained("default")
-    proxy.fit([data], config=TrainConfig(seed=seed))
-    return proxy
 
 
 def score(proxy: Proxy, task: BenchTask) -> float:

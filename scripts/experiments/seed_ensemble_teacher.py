@@ -17,17 +17,16 @@ Usage: python seed_ensemble_teacher.py --task DIR --n 256 --seeds 0 1 2 --teache
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
+
+from _born_again import Row, fit, row_head, run_seeds, sample
 
 from falconer.bench.tasks import BenchTask, load_task
 from falconer.core.metrics import score_labels
 from falconer.core.tasks import Example, TaskData
 from falconer.proxy.checks import check_answers
-from falconer.proxy.config import TrainConfig
-from falconer.proxy.proxy import Proxy
 
 TEACHER_SEED_STRIDE = 1000  # teacher k trains with seed + k * stride (teacher 0 = the bench fit)
 
@@ -44,17 +43,13 @@ def main() -> None:
     task = load_task(args.task)
     if task.kind != "label":
         raise SystemExit("yes/no tasks only")
-    for seed in args.seeds:
-        row = run_seed(task, args.n, seed, args.teachers, args.pool)
-        print(json.dumps(row))
-        with args.out.open("a") as out:
-            out.write(json.dumps(row) + "\n")
+    run_seeds(
+        args.seeds, lambda seed: run_seed(task, args.n, seed, args.teachers, args.pool), args.out
+    )
 
 
-def run_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> dict[str, object]:
-    annotated, rest = task.sample(n, seed)
-    data = task.task_data(annotated)
-    texts = [d.text for d in rest][:pool]
+def run_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
+    data, texts = sample(task, n, seed, pool)
     expected = [d.example() for d in task.test]
     decisions: list[list[bool]] = []
     soft: list[list[float]] = []
@@ -75,23 +70,13 @@ def run_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> dict[str,
     one = student_score(task, data, texts, decisions[:1], soft[:1], seed, expected)
     ensemble = one if k == 1 else student_score(task, data, texts, decisions, soft, seed, expected)
     return {
-        "task": task.name,
-        "n": n,
-        "seed": seed,
-        "pool": len(texts),
-        "metric": task.metric,
+        **row_head(task, n, seed, len(texts)),
         "teachers": teacher_scores,
         "ensemble_test": round(ensemble_test, 4),
         "student_of_teacher_0": round(one, 4),
         f"student_of_{k}": round(ensemble, 4),
         "teach_seconds": round(teach_seconds),
     }
-
-
-def fit(data: TaskData, seed: int) -> Proxy:
-    proxy = Proxy.from_pretrained("default")
-    proxy.fit([data], config=TrainConfig(seed=seed))
-    return proxy
 
 
 def student_score(
