@@ -45,14 +45,15 @@ def main() -> None:
 
 def run_seed(task: BenchTask, n: int, seed: int, generations: int, pool: int) -> Row:
     data, texts = sample(task, n, seed, pool)
-    floor = SPAN_TEACHER_FLOOR if task.kind == "span" else 0.0
     scores, seconds, taught = [], [], []
     teacher: Proxy | None = None
     for generation in range(generations + 1):
         started = time.perf_counter()
         lesson_data = data
         if teacher is not None:
-            (lesson_data,), (lesson,) = taught_tasks(teacher, [data], texts, span_floor=floor)
+            (lesson_data,), (lesson,) = taught_tasks(
+                teacher, [data], texts, span_floor=SPAN_TEACHER_FLOOR
+            )
             taught.append(lesson.taught)
         teacher = fit(lesson_data, seed)
         seconds.append(round(time.perf_counter() - started))
