@@ -38,7 +38,9 @@ taught as if sure. Oracle N=256, one task, seeds 0-2, exact F1 (README): persons
 0.840, ncbi 0.650 -> 0.657; taught every answer, 0.835 and 0.658 at 10-25% more training
 time. A third generation, or a first fit answering all 3,744 unannotated train texts, taught
 no more (sst2 0.800 and 0.796, persons 0.842 and 0.842;
-scripts/experiments/born_again_generations.py).
+scripts/experiments/born_again_generations.py), nor did the teacher's per-word tag
+probabilities as soft targets in place of the floor (persons 0.841, ncbi 0.660;
+scripts/experiments/soft_span_targets.patch).
 """
 
 from __future__ import annotations
@@ -93,8 +95,10 @@ def taught_tasks(
 ) -> tuple[list[TaskData], list[Lesson]]:
     """Each task with the teacher's answers on `texts` appended to its examples: labels with
     the teacher's decision and its estimate of the annotator's P(true) (soft targets on the
-    LLM's own scale), spans as found where the answer's confidence reaches `span_floor`. The
-    held-out `dev` slice stays the annotator's own."""
+    LLM's own scale), spans as found where the answer's confidence reaches `span_floor`. A
+    task's own held-out `dev` slice stays the annotator's; a task without one has the fit
+    hold out a slice of all its examples, the teacher's answers among them (a slice of the
+    annotations alone measured no better: README, "Which slice the student holds out")."""
     taught, lessons = [], []
     for task in tasks:
         examples = _teacher_examples(teacher, task, texts, progress, span_floor)
