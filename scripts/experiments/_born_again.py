@@ -1,6 +1,6 @@
 """What the born-again experiments share: one task's annotated sample with its unannotated
-pool, a plain one-task fit, and results appended a row at a time (a long run keeps what it
-measured if it stops)."""
+pool, a plain one-task fit and its test score, and results appended a row at a time (a long
+run keeps what it measured if it stops)."""
 
 import json
 from collections.abc import Callable, Sequence
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from falconer.bench.tasks import BenchTask
 from falconer.core.tasks import TaskData
+from falconer.proxy.checks import check_answers
 from falconer.proxy.config import TrainConfig
 from falconer.proxy.proxy import Proxy
 
@@ -24,6 +25,12 @@ def fit(data: TaskData, seed: int) -> Proxy:
     proxy = Proxy.from_pretrained("default")
     proxy.fit([data], config=TrainConfig(seed=seed))
     return proxy
+
+
+def test_score(proxy: Proxy, task: BenchTask) -> float:
+    """The proxy's score on the task's test split, by the task's metric."""
+    expected = [d.example() for d in task.test]
+    return check_answers(proxy, task.instruction, task.kind, expected).score(task.metric)
 
 
 def run_seeds(seeds: Sequence[int], run_seed: Callable[[int], Row], out: Path) -> None:

@@ -18,10 +18,9 @@ import argparse
 import time
 from pathlib import Path
 
-from _born_again import Row, fit, row_head, run_seeds, sample
+from _born_again import Row, fit, row_head, run_seeds, sample, test_score
 
 from falconer.bench.tasks import BenchTask, load_task
-from falconer.proxy.checks import check_answers
 from falconer.proxy.distillation import SPAN_TEACHER_FLOOR, STEP_TEACHER_POOL, taught_tasks
 from falconer.proxy.proxy import Proxy
 
@@ -57,7 +56,7 @@ def run_seed(task: BenchTask, n: int, seed: int, generations: int, pool: int) ->
             taught.append(lesson.taught)
         teacher = fit(lesson_data, seed)
         seconds.append(round(time.perf_counter() - started))
-        scores.append(round(score(teacher, task), 4))
+        scores.append(round(test_score(teacher, task), 4))
         print(f"{task.name} seed {seed} generation {generation}: {scores[-1]}", flush=True)
     return {
         **row_head(task, n, seed, len(texts)),
@@ -65,11 +64,6 @@ def run_seed(task: BenchTask, n: int, seed: int, generations: int, pool: int) ->
         "taught_by_generation": taught,
         "seconds_by_generation": seconds,
     }
-
-
-def score(proxy: Proxy, task: BenchTask) -> float:
-    expected = [d.example() for d in task.test]
-    return check_answers(proxy, task.instruction, task.kind, expected).score(task.metric)
 
 
 if __name__ == "__main__":

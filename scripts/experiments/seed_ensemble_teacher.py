@@ -21,12 +21,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from _born_again import Row, fit, row_head, run_seeds, sample
+from _born_again import Row, fit, row_head, run_seeds, sample, test_score
 
 from falconer.bench.tasks import BenchTask, load_task
 from falconer.core.metrics import score_labels
 from falconer.core.tasks import Example, TaskData
-from falconer.proxy.checks import check_answers
 
 TEACHER_SEED_STRIDE = 1000  # teacher k trains with seed + k * stride (teacher 0 = the bench fit)
 
@@ -58,8 +57,7 @@ def run_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
     started = time.perf_counter()
     for index in range(k):
         teacher = fit(data, seed + index * TEACHER_SEED_STRIDE)
-        check = check_answers(teacher, task.instruction, task.kind, expected)
-        teacher_scores.append(round(check.score(task.metric), 4))
+        teacher_scores.append(round(test_score(teacher, task), 4))
         test_texts = [e.text for e in expected]
         test_votes.append([r.value for r in teacher.get_label(test_texts, task.instruction)])
         decisions.append([r.value for r in teacher.get_label(texts, task.instruction)])
@@ -67,8 +65,8 @@ def run_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
         print(f"seed {seed} teacher {index}: {teacher_scores[-1]}", flush=True)
     teach_seconds = time.perf_counter() - started
     ensemble_test = score_votes(test_votes, expected, task.metric)
-    one = student_score(task, data, texts, decisions[:1], soft[:1], seed, expected)
-    ensemble = one if k == 1 else student_score(task, data, texts, decisions, soft, seed, expected)
+    one = student_score(task, data, texts, decisions[:1], soft[:1], seed)
+    ensemble = one if k == 1 else student_score(task, data, texts, decisions, soft, seed)
     return {
         **row_head(task, n, seed, len(texts)),
         "teachers": teacher_scores,
@@ -86,7 +84,6 @@ def student_score(
     decisions: list[list[bool]],
     soft: list[list[float]],
     seed: int,
-    expected: list[Example],
 ) -> float:
     k = len(decisions)
     taught = [
@@ -98,7 +95,7 @@ def student_score(
         for i, text in enumerate(texts)
     ]
     student = fit(replace(data, examples=[*data.examples, *taught]), seed)
-    return check_answers(student, task.instruction, task.kind, expected).score(task.metric)
+    return test_score(student, task)
 
 
 def score_votes(votes: list[list[bool]], expected: list[Example], metric: str) -> float:
