@@ -106,3 +106,36 @@ def test_a_yes_no_task_is_taught_by_its_first_fit_only_when_unannotated_texts_re
     taught = teacher(24)  # 16 train texts left: the first fit answers them for the second
     assert taught is not None and taught["taught"]["sst2-positive"]["taught"] == 40 - 24
     assert teacher(40) is None  # every train text annotated: nothing to teach, one fit
+
+
+def test_each_task_starts_from_a_proxy_trained_on_the_other_tasks_once_per_run(
+    bench_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "warm.json"
+    tasks = [str(bench_dir / "tasks" / name) for name in ("sst2-positive", "conll-persons")]
+    arguments = ["bench", "proxy", "--task", tasks[0], "--task", tasks[1], "--n", "16"]
+    arguments += ["--min-steps", "4", "--max-test", "20", "--threads", "2", "--seed", "0"]
+    arguments += ["--seed", "1", "--no-step-teachers", "--warm-from-others", "--json", str(out)]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())["results"]
+    warm = {(row["task"], row["seed"]): row["train"]["warm_start"] for row in rows}
+    assert set(warm) == {(t, s) for t in ("sst2-positive", "conll-persons") for s in (0, 1)}
+    assert warm["sst2-positive", 0]["from_tasks"] == ["conll-persons"]
+    assert warm["conll-persons", 0]["from_tasks"] == ["sst2-positive"]
+    # the second seed starts from the same warm proxy instead of training another
+    assert warm["sst2-positive", 1] == warm["sst2-positive", 0]
+    assert result.output.count("warm start for") == 2
+    for row in rows:
+        assert row["backbone"] == "default" and 0.0 <= row["score"] <= 1.0
+
+
+def test_a_warm_start_from_the_other_tasks_needs_two_tasks_scored_alone(bench_dir: Path) -> None:
+    task = str(bench_dir / "tasks" / "sst2-positive")
+    alone = CliRunner().invoke(app, ["bench", "proxy", "--task", task, "--warm-from-others"])
+    together = CliRunner().invoke(
+        app, ["bench", "proxy", "--task", task, "--task", task, "--multitask", "--warm-from-others"]
+    )
+    for result in (alone, together):
+        assert result.exit_code != 0
+        assert "two --task folders" in result.output

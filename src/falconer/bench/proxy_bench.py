@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from falconer.bench.tasks import BenchTask, GoldDoc
@@ -78,27 +79,74 @@ class ProxyBench:
     # every task taught by a proxy fitted on it alone, a single task's by its own first
     # fit (see proxy.distillation); off by itself when a `distil_from` backbone teaches
     step_teachers: bool = True
+    # each task's proxy (and its step teacher) starts from one first trained on the run's
+    # other tasks (N each, seed 0, whatever the run's seed): a proxy that already learned
+    # other instructions, trained once per task and run
+    warm_from_others: bool = False
     save: Save = field(default=lambda results, crosses: None)
     log: Log = print
     progress: Progress | None = None
+    _warm_starts: dict[str, tuple[str, dict[str, Any]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.warm_from_others and (self.multitask or len(self.tasks) < 2):
+            raise ValueError(
+                "a warm start from the other tasks needs two tasks or more, scored one by one"
+            )
 
     def run(self) -> tuple[list[ProxyBenchResult], list[CrossResult]]:
+        with tempfile.TemporaryDirectory(prefix="falconer-warm-") as folder:
+            return self._run(Path(folder))
+
+    def _run(self, warm_folder: Path) -> tuple[list[ProxyBenchResult], list[CrossResult]]:
         results: list[ProxyBenchResult] = []
         crosses: list[CrossResult] = []
         for seed in self.seeds:
             if self.multitask:
-                proxy, seconds, report = self._train(self.tasks, seed)
+                proxy, seconds, report = self._train(self.tasks, seed, self.backbone)
                 results += [self._evaluate(proxy, t, seed, seconds, report) for t in self.tasks]
                 crosses += self._cross(proxy, seed)
                 self.save(results, crosses)
             else:
                 for task in self.tasks:
-                    proxy, seconds, report = self._train([task], seed)
+                    backbone, warm = self._backbone_for(task, warm_folder)
+                    proxy, seconds, report = self._train([task], seed, backbone)
+                    if warm:
+                        report["warm_start"] = warm
                     results.append(self._evaluate(proxy, task, seed, seconds, report))
                     self.save(results, crosses)
         return results, crosses
 
-    def _train(self, tasks: Sequence[BenchTask], seed: int) -> tuple[Proxy, float, dict[str, Any]]:
+    def _backbone_for(self, task: BenchTask, warm_folder: Path) -> tuple[str, dict[str, Any]]:
+        """The --backbone, or with `warm_from_others` a proxy trained from it on the other
+        tasks (kept for the run's later seeds)."""
+        if not self.warm_from_others:
+            return self.backbone, {}
+        if task.name not in self._warm_starts:
+            others = [t for t in self.tasks if t is not task]
+            names = ", ".join(t.name for t in others)
+            self.log(f"  warm start for {task.name}: a proxy trained on {names} first")
+            started = time.perf_counter()
+            proxy = Proxy.from_pretrained(self.backbone, threads=self.threads)
+            data = [t.task_data(t.sample(self.n, 0)[0]) for t in others]
+            config = TrainConfig(seed=0, threads=self.threads, **self.train_overrides)
+            proxy.fit(data, config=config, progress=self.progress)
+            folder = warm_folder / task.name
+            proxy.save_pretrained(folder)
+            summary = {
+                "from_tasks": [t.name for t in others],
+                "n": self.n,
+                "seed": 0,
+                "seconds": time.perf_counter() - started,
+            }
+            self._warm_starts[task.name] = (str(folder), summary)
+        return self._warm_starts[task.name]
+
+    def _train(
+        self, tasks: Sequence[BenchTask], seed: int, backbone: str
+    ) -> tuple[Proxy, float, dict[str, Any]]:
         data: list[TaskData] = []
         unlabeled: dict[str, list[str]] = {}
         for task in tasks:
@@ -121,8 +169,8 @@ class ProxyBench:
         if self.distil_from:
             data, teacher_summary = self._teach(self.distil_from, tasks, data, unlabeled, config)
         elif self.step_teachers:
-            data, teacher_summary = self._teach_steps(tasks, data, unlabeled, config)
-        proxy = Proxy.from_pretrained(self.backbone, threads=self.threads)
+            data, teacher_summary = self._teach_steps(tasks, data, unlabeled, config, backbone)
+        proxy = Proxy.from_pretrained(backbone, threads=self.threads)
         report = proxy.fit(
             data,
             unlabeled=unlabeled if self.self_training else None,
@@ -166,6 +214,7 @@ class ProxyBench:
         data: list[TaskData],
         unlabeled: dict[str, list[str]],
         config: TrainConfig,
+        backbone: str,
     ) -> tuple[list[TaskData], dict[str, Any]]:
         """Fit each task alone (in a multitask run the single-task fit of this seed, whose
         test score the multitask proxy is held to; in a single-task run the task's own first
@@ -180,7 +229,7 @@ class ProxyBench:
                 taught.append(task_data)
                 continue
             self.log(f"  step teacher: {task.name} alone")
-            teacher = Proxy.from_pretrained(self.backbone, threads=self.threads)
+            teacher = Proxy.from_pretrained(backbone, threads=self.threads)
             teacher.fit([task_data], config=config, progress=self.progress)
             with_answers, scores[task.name], lessons[task.name] = self._lesson(
                 teacher, task, task_data, texts, "step teacher", SPAN_TEACHER_FLOOR

@@ -99,12 +99,23 @@ def bench_proxy(
         4000, "--distil-pool", min=1, help="Most unlabelled train texts the teacher answers."
     ),
     step_teachers: bool = STEP_TEACHERS,
+    warm_from_others: bool = typer.Option(
+        False,
+        "--warm-from-others",
+        help="Start each task's proxy from one first trained on the other --task tasks (N "
+        "each, seed 0; a proxy that already learned other instructions). Not with --multitask.",
+    ),
     json_out: Path | None = JSON_OUT,
 ) -> None:
     """Fine-tune the proxy on N oracle-annotated documents and score it on the test split."""
     if annotator != "oracle":
         raise typer.BadParameter(
             "only the oracle annotator is available in `bench proxy`", param_hint="--annotator"
+        )
+    if warm_from_others and (multitask or len(task) < 2):
+        raise typer.BadParameter(
+            "needs two --task folders or more, each scored alone (not --multitask)",
+            param_hint="--warm-from-others",
         )
     try:
         tasks = [load_task(path) for path in task]
@@ -134,6 +145,7 @@ def bench_proxy(
             distil_from=distil_from,
             distil_pool=distil_pool,
             step_teachers=step_teachers,
+            warm_from_others=warm_from_others,
             save=partial(_write_json, json_out) if json_out else lambda results, crosses: None,
             log=console.print,
             progress=progress,
