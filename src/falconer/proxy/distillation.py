@@ -40,7 +40,8 @@ time. A third generation, or a first fit answering all 3,744 unannotated train t
 no more (sst2 0.800 and 0.796, persons 0.842 and 0.842;
 scripts/experiments/born_again_generations.py), nor did the teacher's per-word tag
 probabilities as soft targets in place of the floor (persons 0.841, ncbi 0.660;
-scripts/experiments/soft_span_targets.patch).
+scripts/experiments/soft_span_targets.patch), nor its answers made consistent across texts
+by surface string (persons 0.836, ncbi 0.656; consistent_teacher_answers.patch).
 """
 
 from __future__ import annotations
