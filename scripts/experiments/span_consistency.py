@@ -30,6 +30,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from falconer.core.metrics import score_spans
+from falconer.core.spans import Span
+
 ADD_AT, MIN_ANSWERS, DROP_BELOW, MIN_OCCURRENCES = 0.5, 2, 0.2, 3
 Interval = tuple[int, int]
 Row = dict[str, Any]
@@ -95,7 +98,7 @@ def score(path: Path) -> Row:
 
 def corpus_pass(docs: Sequence[Row]) -> list[list[Interval]]:
     """Every answer revised by the shares over `docs` themselves."""
-    answered, seen = _shares([(d["text"], d["pred"]) for d in docs], where=True)
+    answered, seen = _shares([(d["text"], d["pred"]) for d in docs])
     adds: dict[int, list[Interval]] = defaultdict(list)
     drops: set[tuple[int, Interval]] = set()
     for string, count in answered.items():
@@ -116,7 +119,7 @@ def lexicon_pass(
     test: Sequence[Row], counted: Sequence[tuple[str, list[Any]]]
 ) -> list[list[Interval]]:
     """Each test text's answers revised by shares counted elsewhere, the text alone."""
-    answered, seen = _shares(counted, where=False)
+    answered, seen = _shares(counted)
     share = {s: answered[s] / len(seen[s]) for s in answered if seen[s]}
     added = [s for s, n in answered.items() if n >= MIN_ANSWERS and share.get(s, 0) >= ADD_AT]
     revised = []
@@ -136,15 +139,16 @@ def lexicon_pass(
 
 
 def _shares(
-    docs: Sequence[tuple[str, list[Any]]], where: bool
+    docs: Sequence[tuple[str, list[Any]]],
 ) -> tuple[Counter[str], dict[str, list[tuple[int, Interval]]]]:
+    """How often each answered string is answered, and where it occurs (text index, interval)."""
     answered = Counter(text[p[0] : p[1]] for text, found in docs for p in found)
     seen: dict[str, list[tuple[int, Interval]]] = defaultdict(list)
     for string in answered:
         if string.strip():
             for index, (text, _) in enumerate(docs):
                 if string in text:
-                    seen[string] += [(index if where else 0, o) for o in _occurrences(text, string)]
+                    seen[string] += [(index, o) for o in _occurrences(text, string)]
     return answered, seen
 
 
@@ -161,13 +165,11 @@ def _with_additions(kept: list[Any], additions: Iterable[Interval]) -> list[Inte
 
 
 def exact_f1(test: Sequence[Row], found: Sequence[Sequence[Interval]]) -> float:
-    tp = fp = fn = 0
-    for doc, answer in zip(test, found, strict=True):
-        gold, predicted = {tuple(g) for g in doc["gold"]}, set(map(tuple, answer))
-        tp += len(gold & predicted)
-        fp += len(predicted - gold)
-        fn += len(gold - predicted)
-    return 2 * tp / max(2 * tp + fp + fn, 1)
+    def spans(doc: Row, intervals: Iterable[Sequence[int]]) -> list[Span]:
+        return [Span.of(doc["text"], start, end) for start, end, *_ in intervals]
+
+    predicted = [spans(doc, answer) for doc, answer in zip(test, found, strict=True)]
+    return score_spans(predicted, [spans(doc, doc["gold"]) for doc in test]).f1
 
 
 if __name__ == "__main__":
