@@ -22,7 +22,12 @@ from falconer.bench.e2e_report import merge_runs, summary_markdown, write_report
 from falconer.bench.e2e_suite import SuiteTask, load_suite
 from falconer.bench.inference_bench import bench_inference
 from falconer.bench.planning_bench import bench_planning, load_set
-from falconer.bench.proxy_bench import CrossResult, ProxyBench, ProxyBenchResult
+from falconer.bench.proxy_bench import (
+    CrossResult,
+    ProxyBench,
+    ProxyBenchResult,
+    warm_start_problem,
+)
 from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
 from falconer.cli.options import (
@@ -112,11 +117,9 @@ def bench_proxy(
         raise typer.BadParameter(
             "only the oracle annotator is available in `bench proxy`", param_hint="--annotator"
         )
-    if warm_from_others and (multitask or len(task) < 2):
-        raise typer.BadParameter(
-            "needs two --task folders or more, each scored alone (not --multitask)",
-            param_hint="--warm-from-others",
-        )
+    problem = warm_start_problem(multitask, len(task))
+    if warm_from_others and problem:
+        raise typer.BadParameter(problem, param_hint="--warm-from-others")
     try:
         tasks = [load_task(path) for path in task]
     except InputError as error:
