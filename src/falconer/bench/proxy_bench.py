@@ -28,10 +28,10 @@ CHECK_TEXTS = 500
 WARM_START_NEEDS = "needs two --task folders or more, each scored alone (not --multitask)"
 
 
-def warm_start_problem(multitask: bool, task_count: int) -> str | None:
-    """Why a warm start from the other tasks cannot run, or None: each task's warm proxy
-    learns the run's other tasks, so there must be others, and a multitask fit has none."""
-    return WARM_START_NEEDS if multitask or task_count < 2 else None
+def warm_start_problem(warm_from_others: bool, multitask: bool, task_count: int) -> str | None:
+    """Why an asked-for warm start from the other tasks cannot run, or None: each task's warm
+    proxy learns the run's other tasks, so there must be others, and a multitask fit has none."""
+    return WARM_START_NEEDS if warm_from_others and (multitask or task_count < 2) else None
 
 
 def pretrained_on(
@@ -125,8 +125,8 @@ class ProxyBench:
     )
 
     def __post_init__(self) -> None:
-        problem = warm_start_problem(self.multitask, len(self.tasks))
-        if self.warm_from_others and problem:
+        problem = warm_start_problem(self.warm_from_others, self.multitask, len(self.tasks))
+        if problem:
             raise ValueError(f"a warm start from the other tasks {problem}")
 
     def run(self) -> tuple[list[ProxyBenchResult], list[CrossResult]]:

@@ -117,8 +117,8 @@ def bench_proxy(
         raise typer.BadParameter(
             "only the oracle annotator is available in `bench proxy`", param_hint="--annotator"
         )
-    problem = warm_start_problem(multitask, len(task))
-    if warm_from_others and problem:
+    problem = warm_start_problem(warm_from_others, multitask, len(task))
+    if problem:
         raise typer.BadParameter(problem, param_hint="--warm-from-others")
     try:
         tasks = [load_task(path) for path in task]
