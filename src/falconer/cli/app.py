@@ -8,6 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from falconer import __version__
+from falconer.cli.adapt import adapt
 from falconer.cli.annotate import annotate, bench_annotator
 from falconer.cli.bench import bench_app
 from falconer.cli.demo import demo
@@ -43,6 +44,7 @@ app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)
 app.command("mine")(mine)
 app.command("apply")(apply)
+app.command("adapt")(adapt)
 app.command("annotate")(annotate)
 app.command("plan")(plan)
 bench_app.command("annotator")(bench_annotator)

