@@ -74,3 +74,13 @@ def test_loss_on_masked_positions_only_equals_the_full_masked_word_loss(tokenize
     batch = collator([{"input_ids": ids} for ids in token_pieces(texts, tokenizer, 128)])
     with torch.no_grad():
         assert torch.allclose(masked_word_loss(model, batch), model(**batch).loss, atol=1e-5)
+
+
+def test_a_batch_with_nothing_masked_gives_zero_loss_not_nan(tokenizer: Any) -> None:
+    model = AutoModelForMaskedLM.from_pretrained(resolve_backbone("default"))
+    ids = torch.tensor([token_pieces(["a short one"], tokenizer, 128)[0]])
+    batch = {"input_ids": ids, "labels": torch.full_like(ids, -100)}
+    loss = masked_word_loss(model, batch)
+    loss.backward()  # type: ignore[no-untyped-call]
+    assert loss.item() == 0.0
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())

@@ -215,6 +215,8 @@ def masked_word_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor
     inputs = {key: value for key, value in batch.items() if key != "labels"}
     states = model.base_model(**inputs).last_hidden_state
     masked = labels != -100
+    if not masked.any():  # a last batch of a few short pieces may draw no mask: no signal, no NaN
+        return torch.zeros((), requires_grad=True)
     return torch.nn.functional.cross_entropy(head(states[masked]), labels[masked])
 
 
