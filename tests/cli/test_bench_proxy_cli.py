@@ -35,6 +35,8 @@ def test_bench_proxy_writes_scores_per_task_and_says_the_annotator_is_the_oracle
             "2",
             "--multitask",
             "--no-self-training",
+            "--teacher-pool",
+            "100",
             "--json",
             str(out),
         ],
@@ -54,9 +56,9 @@ def test_bench_proxy_writes_scores_per_task_and_says_the_annotator_is_the_oracle
     teachers = rows["sst2-positive"]["train"]["teacher"]
     assert teachers["backbone"] == "each step alone"
     assert set(teachers["scores"]) == {"sst2-positive", "conll-persons"}
-    assert teachers["taught"]["sst2-positive"]["taught"] == 1000
+    assert teachers["taught"]["sst2-positive"]["taught"] == 100
     people = teachers["taught"]["conll-persons"]  # its unsure answers left out
-    assert people["taught"] + people.get("left_out_unsure", 0) == 1000
+    assert people["taught"] + people.get("left_out_unsure", 0) == 100
 
 
 def test_bench_proxy_refuses_a_folder_that_is_not_a_task(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def test_bundled_corpus_is_the_wikigold_sentences() -> None:
 
 
 def test_demo_annotates_trains_executes_and_reports(tmp_path: Path, mine_stages: set[str]) -> None:
-    options = MineOptions(n_annotate=4, min_steps=20, threads=2)
+    options = MineOptions(n_annotate=4, min_steps=20, threads=2, teacher_pool=100)
     report = run_demo(tmp_path / "run", options, log=lambda _: None)
     assert report.execute["documents"] == 1696
     assert [s["id"] for s in report.steps] == [s.id for s in DEMO_PLAN.steps]

@@ -14,6 +14,7 @@ import torch
 from falconer.annotator.records import Annotation, AnnotationRun, Provenance
 from falconer.bench.tasks import load_task
 from falconer.core.documents import Document
+from falconer.core.errors import InputError
 from falconer.core.tasks import Example, TaskData
 from falconer.engine.corpus import Corpus, sample_documents
 from falconer.engine.mine import (
@@ -29,6 +30,13 @@ from falconer.proxy.checks import beats_constant_answers
 from falconer.proxy.distillation import taught_tasks
 
 SENTIMENT = "Is this movie review positive?"
+ONE_STEP = Plan.parse(
+    {
+        "steps": [{"id": "positive", "op": "get_label", "instruction": SENTIMENT}],
+        "filter": "positive",
+        "fields": {},
+    }
+)
 
 
 def test_the_teacher_answers_become_training_examples_and_the_held_out_slice_stays_the_llm_s(
@@ -278,16 +286,9 @@ def test_a_plan_of_one_yes_no_step_is_fitted_twice_the_second_fit_learning_the_f
     corpus, options, labels, _ = _reviews_with_gold_sentiment(
         tmp_path, bench_dir, tiny_backbone_dir, n_docs=60, n_annotate=20
     )
-    one_step = Plan.parse(
-        {
-            "steps": [{"id": "positive", "op": "get_label", "instruction": SENTIMENT}],
-            "filter": "positive",
-            "fields": {},
-        }
-    )
     given = {"positive": AnnotationRun(SENTIMENT, "label", labels)}
     run = tmp_path / "run"
-    report = Miner(run, options, log=lambda _: None).run(corpus, plan=one_step, given=given)
+    report = Miner(run, options, log=lambda _: None).run(corpus, plan=ONE_STEP, given=given)
 
     first = json.loads((run / STEP_TEACHERS_DIR / "positive-training.json").read_text())
     assert first["report"]["n_train"] + first["report"]["n_dev"] == 20
@@ -296,3 +297,21 @@ def test_a_plan_of_one_yes_no_step_is_fitted_twice_the_second_fit_learning_the_f
     taught = report.steps[0]["distilled"]
     assert taught["teacher"] == "the step alone" and taught["taught"] == 60 - 20
     assert "teach" in report.seconds
+
+
+def test_a_step_teacher_answers_no_more_documents_than_the_teacher_pool(
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path
+) -> None:
+    corpus, options, labels, _ = _reviews_with_gold_sentiment(
+        tmp_path, bench_dir, tiny_backbone_dir, n_docs=60, n_annotate=20
+    )
+    given = {"positive": AnnotationRun(SENTIMENT, "label", labels)}
+    capped = replace(options, teacher_pool=10)
+    run = tmp_path / "run"
+    report = Miner(run, capped, log=lambda _: None).run(corpus, plan=ONE_STEP, given=given)
+
+    assert report.steps[0]["distilled"]["taught"] == 10  # of the 40 unannotated
+    second = json.loads((run / "training.json").read_text())["report"]
+    assert second["n_train"] + second["n_dev"] == 20 + 10
+    with pytest.raises(InputError, match="teach from at least 1 document"):
+        Miner(tmp_path / "none", replace(options, teacher_pool=0))

@@ -113,6 +113,7 @@ class ProxyBench:
     # every task taught by a proxy fitted on it alone, a single task's by its own first
     # fit (see proxy.distillation); off by itself when a `distil_from` backbone teaches
     step_teachers: bool = True
+    teacher_pool: int = STEP_TEACHER_POOL  # unlabelled train texts a step teacher answers
     # each task's proxy (and its step teacher) starts from one first trained on the run's
     # other tasks (N each, seed 0, whatever the run's seed): a proxy that already learned
     # other instructions, trained once per task and run
@@ -256,7 +257,7 @@ class ProxyBench:
         scores: dict[str, float] = {}
         lessons: dict[str, dict[str, Any]] = {}
         for task, task_data in zip(tasks, data, strict=True):
-            texts = unlabeled[task.instruction][:STEP_TEACHER_POOL]
+            texts = unlabeled[task.instruction][: self.teacher_pool]
             if not texts:  # --n of the whole pool leaves none to teach
                 taught.append(task_data)
                 continue

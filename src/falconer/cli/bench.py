@@ -45,6 +45,7 @@ from falconer.cli.options import (
     SEED,
     SPAN_TYPE,
     STEP_TEACHERS,
+    TEACHER_POOL,
 )
 from falconer.cli.progress import training_progress
 from falconer.core.errors import InputError
@@ -104,6 +105,7 @@ def bench_proxy(
         4000, "--distil-pool", min=1, help="Most unlabelled train texts the teacher answers."
     ),
     step_teachers: bool = STEP_TEACHERS,
+    teacher_pool: int = TEACHER_POOL,
     warm_from_others: bool = typer.Option(
         False,
         "--warm-from-others",
@@ -148,6 +150,7 @@ def bench_proxy(
             distil_from=distil_from,
             distil_pool=distil_pool,
             step_teachers=step_teachers,
+            teacher_pool=teacher_pool,
             warm_from_others=warm_from_others,
             save=partial(_write_json, json_out) if json_out else lambda results, crosses: None,
             log=console.print,

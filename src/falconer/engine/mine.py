@@ -123,9 +123,10 @@ class MineOptions:
     distil_from: str | None = None
     distil_pool: int = 4000
     # without distil_from, each step of a plan (one alone too) is fitted alone first,
-    # to answer up to STEP_TEACHER_POOL unannotated documents for the proxy that executes
-    # (see proxy.distillation)
+    # to answer up to `teacher_pool` unannotated documents for the proxy that executes
+    # (see proxy.distillation); the fit that follows grows with the pool
     step_teachers: bool = True
+    teacher_pool: int = STEP_TEACHER_POOL
     # the kind of name every get_span step's spans must be, for plans that do not say
     # (the planner never does); the annotator type-checks what the LLM extracts
     span_type: str | None = None
@@ -156,6 +157,8 @@ class Miner:
         checked_span_type(self.options.span_type)
         if self.options.distil_pool < 1:
             raise InputError(f"distil from at least 1 document, not {self.options.distil_pool}")
+        if self.options.teacher_pool < 1:
+            raise InputError(f"teach from at least 1 document, not {self.options.teacher_pool}")
         # parsed here so that a typo fails before any LLM call
         budget = self.options.llm_budget
         self.budget = None if budget is None else LLMBudget.parse(budget)
@@ -547,11 +550,12 @@ class Miner:
             return tasks, {}
         started = time.perf_counter()
         spans = any(task.kind == "span" for task in tasks)
-        span_texts = self._teaching_texts(corpus, runs, STEP_TEACHER_POOL) if spans else []
+        pool_size = self.options.teacher_pool
+        span_texts = self._teaching_texts(corpus, runs, pool_size) if spans else []
         taught, lessons = [], {}
         for step, task in zip(plan.steps, tasks, strict=True):
             pool = unannotated.get(task.instruction, ()) if task.kind == "label" else span_texts
-            texts = list(pool)[:STEP_TEACHER_POOL]
+            texts = list(pool)[:pool_size]
             if not texts:
                 taught.append(task)
                 continue
