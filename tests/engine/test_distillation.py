@@ -280,38 +280,28 @@ def test_a_plan_of_several_steps_teaches_each_step_with_a_proxy_fitted_on_it_alo
     assert not (alone / STEP_TEACHERS_DIR).exists() and "distilled" not in report.steps[0]
 
 
+@pytest.mark.parametrize("teacher_pool", [1000, 10])
 def test_a_plan_of_one_yes_no_step_is_fitted_twice_the_second_fit_learning_the_first_s_answers(
-    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path
+    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path, teacher_pool: int
 ) -> None:
     corpus, options, labels, _ = _reviews_with_gold_sentiment(
         tmp_path, bench_dir, tiny_backbone_dir, n_docs=60, n_annotate=20
     )
     given = {"positive": AnnotationRun(SENTIMENT, "label", labels)}
     run = tmp_path / "run"
+    options = replace(options, teacher_pool=teacher_pool)
     report = Miner(run, options, log=lambda _: None).run(corpus, plan=ONE_STEP, given=given)
 
+    answered = min(60 - 20, teacher_pool)  # the unannotated documents, up to the pool
     first = json.loads((run / STEP_TEACHERS_DIR / "positive-training.json").read_text())
     assert first["report"]["n_train"] + first["report"]["n_dev"] == 20
     second = json.loads((run / "training.json").read_text())["report"]
-    assert second["n_train"] + second["n_dev"] == 20 + 60 - 20
+    assert second["n_train"] + second["n_dev"] == 20 + answered
     taught = report.steps[0]["distilled"]
-    assert taught["teacher"] == "the step alone" and taught["taught"] == 60 - 20
+    assert taught["teacher"] == "the step alone" and taught["taught"] == answered
     assert "teach" in report.seconds
 
 
-def test_a_step_teacher_answers_no_more_documents_than_the_teacher_pool(
-    tmp_path: Path, bench_dir: Path, tiny_backbone_dir: Path
-) -> None:
-    corpus, options, labels, _ = _reviews_with_gold_sentiment(
-        tmp_path, bench_dir, tiny_backbone_dir, n_docs=60, n_annotate=20
-    )
-    given = {"positive": AnnotationRun(SENTIMENT, "label", labels)}
-    capped = replace(options, teacher_pool=10)
-    run = tmp_path / "run"
-    report = Miner(run, capped, log=lambda _: None).run(corpus, plan=ONE_STEP, given=given)
-
-    assert report.steps[0]["distilled"]["taught"] == 10  # of the 40 unannotated
-    second = json.loads((run / "training.json").read_text())["report"]
-    assert second["n_train"] + second["n_dev"] == 20 + 10
+def test_a_teacher_pool_under_one_document_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="teach from at least 1 document"):
-        Miner(tmp_path / "none", replace(options, teacher_pool=0))
+        Miner(tmp_path, MineOptions(teacher_pool=0))
