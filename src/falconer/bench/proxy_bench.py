@@ -129,6 +129,8 @@ class ProxyBench:
         problem = warm_start_problem(self.warm_from_others, self.multitask, len(self.tasks))
         if problem:
             raise ValueError(f"a warm start from the other tasks {problem}")
+        if self.teacher_pool < 1:
+            raise ValueError(f"a step teacher answers at least 1 text, not {self.teacher_pool}")
 
     def run(self) -> tuple[list[ProxyBenchResult], list[CrossResult]]:
         folder: AbstractContextManager[str | None] = (
