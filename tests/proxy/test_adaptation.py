@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModel, AutoModelForMaskedLM, DataCollatorForLanguageModeling
+from transformers import (
+    AutoModel,
+    AutoModelForMaskedLM,
+    DataCollatorForLanguageModeling,
+    DistilBertConfig,
+    DistilBertForMaskedLM,
+)
 
 from falconer.core.errors import InputError
 from falconer.engine.corpus import bundled_corpus
@@ -76,8 +82,18 @@ def test_loss_on_masked_positions_only_equals_the_full_masked_word_loss(tokenize
         assert torch.allclose(masked_word_loss(model, batch), model(**batch).loss, atol=1e-5)
 
 
-def test_a_batch_with_nothing_masked_gives_zero_loss_not_nan(tokenizer: Any) -> None:
-    model = AutoModelForMaskedLM.from_pretrained(resolve_backbone("default"))
+def _tiny_distilbert() -> Any:
+    """A masked-word model whose head is several modules, so the library computes its loss."""
+    config = DistilBertConfig(dim=32, hidden_dim=64, n_layers=1, n_heads=2)
+    return DistilBertForMaskedLM(config)
+
+
+@pytest.mark.parametrize("head", ["one module", "several modules"])
+def test_a_batch_with_nothing_masked_gives_zero_loss_not_nan(tokenizer: Any, head: str) -> None:
+    if head == "one module":
+        model = AutoModelForMaskedLM.from_pretrained(resolve_backbone("default"))
+    else:
+        model = _tiny_distilbert()
     ids = torch.tensor([token_pieces(["a short one"], tokenizer, 128)[0]])
     batch = {"input_ids": ids, "labels": torch.full_like(ids, -100)}
     loss = masked_word_loss(model, batch)

@@ -208,15 +208,15 @@ def masked_word_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor
     only. Transformers runs it on every position; with 15% masked and MiniLM's 30,522-word
     vocabulary that is about half the compute of a step spent on scores the loss ignores.
     Heads of more than one module (ModernBERT, DistilBERT) take the library's full path."""
-    head = _vocabulary_head(model)
-    if head is None:
-        return model(**batch).loss  # type: ignore[no-any-return]
     labels = batch["labels"]
-    inputs = {key: value for key, value in batch.items() if key != "labels"}
-    states = model.base_model(**inputs).last_hidden_state
     masked = labels != -100
     if not masked.any():  # a last batch of a few short pieces may draw no mask: no signal, no NaN
         return torch.zeros((), requires_grad=True)
+    head = _vocabulary_head(model)
+    if head is None:
+        return model(**batch).loss  # type: ignore[no-any-return]
+    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    states = model.base_model(**inputs).last_hidden_state
     return torch.nn.functional.cross_entropy(head(states[masked]), labels[masked])
 
 
