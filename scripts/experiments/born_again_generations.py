@@ -3,10 +3,11 @@
 Why: the shipped one-task fit is a second generation: its first fit answers 1,000 unannotated
 train texts (STEP_TEACHER_POOL; span answers under SPAN_TEACHER_FLOOR left out) and a second
 fit learns from them too (proxy.distillation). Furlanello et al. report gains up to the third
-generation, and a teacher answering more texts taught more when MPNet taught MiniLM (README,
-"Distillation"). Each generation g >= 1 here is fitted on the same annotations and seed plus
-generation g-1's answers on the first POOL unannotated train texts; generation 1 with the
-default pool is the shipped fit (its score should match `falconer bench proxy`).
+generation, and a teacher answering more texts taught more when MPNet taught MiniLM
+(docs/results.md, "Distillation"). Each generation g >= 1 here is fitted on the same
+annotations and seed plus generation g-1's answers on the first POOL unannotated train
+texts; generation 1 with the default pool is the shipped fit (its score should match
+`falconer bench proxy`).
 
 Usage: python born_again_generations.py --task DIR --n 256 --seeds 0 1 2 --generations 3
        --pool 1000 --out results/proxy/FILE.jsonl

@@ -1,7 +1,7 @@
 """Multitask gradient surgery (PCGrad, Yu et al. 2020) between the two kinds of step: a
 batch's yes/no windows and its span windows are run apart, each gives its own gradient, and
 where the two point against each other (negative dot product) each loses its component
-along the other before they are added. Tests the README's guess that sharing the encoder
+along the other before they are added. Tests docs/results.md's guess that sharing the encoder
 with the span tasks is what costs multitask sst2. Runs `falconer bench proxy` (all its
 arguments) with that step patched in; prints how often the gradients conflicted.
 

@@ -1,7 +1,7 @@
 """Task-adaptive pre-training on a bench task's unlabelled train texts, for
 `falconer bench proxy --backbone OUT_FOLDER`. Since 2026-12-06 (forty-seventh session) it calls
 `falconer.proxy.adaptation.adapt_backbone`, what `falconer adapt` runs; the sst2 and ncbi
-figures of the README's TAPT paragraph (sst2, ncbi, conll-persons) came from its earlier
+figures of the TAPT paragraph of docs/results.md (sst2, ncbi, conll-persons) came from its earlier
 standalone version, same recipe (200 head-only steps, then EPOCHS epochs at LEARNING_RATE), but
 it truncated texts at 128 tokens and scored the vocabulary on every position:
 `git show 6e0cdd2:scripts/experiments/tapt_backbone.py`.

@@ -44,7 +44,7 @@ def pretrained_on(
 ) -> tuple[Proxy, dict[str, Any]]:
     """A proxy fitted on N oracle answers of each task (seed 0, whatever the run's seed), to
     start another task's proxy from: one that already learned other instructions taught
-    conll-persons more than any other technique tried at N=256 (README, "Warm start")."""
+    conll-persons more than any other technique tried at N=256 (docs/results.md, "Warm start")."""
     started = time.perf_counter()
     proxy = Proxy.from_pretrained(backbone, threads=threads)
     data = [t.task_data(t.sample(n, 0)[0]) for t in tasks]

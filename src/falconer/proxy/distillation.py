@@ -21,7 +21,7 @@ filter at 0.343 (scripts/experiments/distil_label_targets.py). The yes/no stays 
 Step teachers: one proxy for several steps loses on its yes/no steps what a proxy for that
 step alone keeps (oracle N=256, five tasks, seeds 0-4: sst2 3.3 points under single-task,
 agnews 2.5), and no change to the shared fit's loss, batches, gradients, head or top layers
-closed that (README). As in born-again multitask networks (Clark et al. 2019), each step of
+closed that (docs/results.md). As in born-again multitask networks (Clark et al. 2019), each step of
 a multi-step fit is first fitted alone on the same backbone and answers up to
 STEP_TEACHER_POOL unannotated texts for the shared fit to learn from as well.
 
@@ -34,7 +34,7 @@ taught less than one (sst2 0.795; scripts/experiments/seed_ensemble_teacher.py).
 Span steps are taught by their first fit too. A span answer carries no soft target, so a
 step teacher's unsure answers (its least sure word under SPAN_TEACHER_FLOOR: 12-63% of them
 at 256 oracle annotations, 87% at 100 LLM ones on laptop reviews) are left out rather than
-taught as if sure. Oracle N=256, one task, seeds 0-2, exact F1 (README): persons 0.808 ->
+taught as if sure. Oracle N=256, one task, seeds 0-2, exact F1 (docs/results.md): persons 0.808 ->
 0.840, ncbi 0.650 -> 0.657; taught every answer, 0.835 and 0.658 at 10-25% more training
 time. A third generation, or a first fit answering all 3,744 unannotated train texts, taught
 no more (sst2 0.800 and 0.796, persons 0.842 and 0.842;
@@ -102,7 +102,7 @@ def taught_tasks(
     LLM's own scale), spans as found where the answer's confidence reaches `span_floor`. A
     task's own held-out `dev` slice stays the annotator's; a task without one has the fit
     hold out a slice of all its examples, the teacher's answers among them (a slice of the
-    annotations alone measured no better: README, "Which slice the student holds out")."""
+    annotations alone measured no better: docs/results.md, "Which slice the student holds out")."""
     taught, lessons = [], []
     for task in tasks:
         examples = _teacher_examples(teacher, task, texts, progress, span_floor)
