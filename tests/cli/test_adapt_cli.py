@@ -47,3 +47,20 @@ def test_adapt_refuses_a_missing_corpus(tmp_path: Path) -> None:
         app, ["adapt", "--input", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2 and "corpus not found" in result.output
+
+
+def test_adapt_refuses_a_learning_rate_of_zero_before_reading_the_corpus(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "adapt",
+            "--input",
+            str(tmp_path / "none.jsonl"),
+            "--out",
+            str(tmp_path / "o"),
+            "--learning-rate",
+            "0",
+        ],
+    )
+    assert result.exit_code == 2 and "learning rates > 0" in result.output
+    assert not (tmp_path / "o").exists()

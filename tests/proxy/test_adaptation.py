@@ -44,6 +44,8 @@ def test_no_texts_a_missing_backbone_and_a_used_folder_are_clear_errors(
         adapt_backbone(["text"], tmp_path / "out", backbone=str(tmp_path / "missing"))
     with pytest.raises(InputError, match="epochs"):
         AdaptConfig(epochs=0)
+    with pytest.raises(InputError, match="learning rates > 0"):
+        AdaptConfig(learning_rate=0.0)
     assert not (tmp_path / "out").exists()
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")

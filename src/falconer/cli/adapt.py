@@ -29,7 +29,9 @@ def adapt(
         4000, "--sample", min=1, help="Texts to learn from: a uniform sample of a larger corpus."
     ),
     epochs: int = typer.Option(10, "--epochs", min=1, help="Passes over the sampled texts."),
-    learning_rate: float = typer.Option(5e-5, "--learning-rate", min=0.0),
+    learning_rate: float = typer.Option(
+        5e-5, "--learning-rate", help="Rate of the encoder's steps (> 0)."
+    ),
     head_steps: int = typer.Option(
         200, "--head-steps", min=0, help="Steps training a fresh masked-word head alone first."
     ),
@@ -44,12 +46,12 @@ def adapt(
     --backbone OUT`. Measured at 256 labels, mean of 3 seeds, on ncbi-diseases' 4,000 train
     sentences: exact F1 0.657 -> 0.673 after 3 epochs (14 minutes on 2 cores), 0.687 after 10;
     on sst2 and conll-persons within the seeds' noise."""
+    config = AdaptConfig(  # checked before the corpus is read
+        epochs=epochs, learning_rate=learning_rate, head_steps=head_steps, seed=seed
+    )
     corpus = Corpus(input_path, text_field=text_field, max_chars=max_chars)
     texts = [doc.text for doc in sample_documents(corpus, sample, seed)]
     console.print(f"adapting {backbone} to {len(texts):,} texts of {input_path}, {epochs} epochs")
-    config = AdaptConfig(
-        epochs=epochs, learning_rate=learning_rate, head_steps=head_steps, seed=seed
-    )
     with training_progress(console) as progress:
         report = adapt_backbone(texts, out, backbone, config, threads, progress)
     _print(report, out)

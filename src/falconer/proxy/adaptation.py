@@ -50,6 +50,8 @@ class AdaptConfig:
             raise InputError("adaptation needs epochs >= 1, batch size >= 1, head steps >= 0")
         if self.max_tokens < 8:
             raise InputError(f"max_tokens {self.max_tokens} is too short a piece (>= 8)")
+        if self.learning_rate <= 0 or self.head_learning_rate <= 0:
+            raise InputError("adaptation needs learning rates > 0: at 0 nothing is learned")
 
 
 @dataclass(frozen=True, slots=True)
