@@ -22,7 +22,6 @@ import torch
 from falconer.proxy.batching import Batch
 from falconer.proxy.model import ProxyModel
 
-INPUTS = ("input_ids", "attention_mask", "token_type_ids", "shape_ids")
 RUNTIMES = ("torch", "bf16", "onnx", "onnx-int8")
 FP32_GRAPH, INT8_GRAPH = "proxy.onnx", "proxy.int8.onnx"
 
