@@ -1,14 +1,19 @@
-"""Born-again single-task fits taught by a seed ensemble (Furlanello et al. 2018).
+"""Born-again one-task fits taught by a seed ensemble (Furlanello et al. 2018).
 
 Why: step teachers lifted the multitask proxy's yes/no steps to their single-task level, and a
 wider backbone (MPNet) teaching MiniLM lifts the single-task fit itself (sst2 0.786 -> 0.844).
 Can MiniLM teach itself past its own single fit? K MiniLM proxies fitted on the same N oracle
-labels with different training seeds answer POOL unannotated train texts (majority decision,
-mean of their P(yes) as the soft target); one student on the same backbone learns the labels
-plus those answers. The student with one teacher (K=1, plain born-again) is fitted too, so the
-ensemble's share of any gain shows (with --teachers 1 only that student). Teacher 0 trains
-with the bench seed: its test score is the shipped single-task fit's (`falconer bench proxy`,
-the README's table).
+labels with different training seeds answer POOL unannotated train texts; one student on the
+same backbone learns the labels plus those answers. The student with one teacher (K=1, plain
+born-again) is fitted too, so the ensemble's share of any gain shows (with --teachers 1 only
+that student). Teacher 0 trains with the bench seed: its student is the shipped single-task
+fit (`falconer bench proxy`, the README's table).
+
+Yes/no tasks: the majority decision, with the mean of the teachers' P(yes) as the soft target.
+Span tasks (a span answer has no soft target to average; a majority vote removes one fit's
+stray spans): a span is taught when more than half of the teachers found exactly it, a text
+when more than half of them were sure of their answer (its least sure word at or above
+SPAN_TEACHER_FLOOR, the shipped rule for one teacher).
 
 Usage: python seed_ensemble_teacher.py --task DIR --n 256 --seeds 0 1 2 --teachers 3
        --pool 1000 --out results/proxy/FILE.jsonl
@@ -18,14 +23,19 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from _born_again import Row, fit, row_head, run_seeds, sample, test_score
 
 from falconer.bench.tasks import BenchTask, load_task
-from falconer.core.metrics import score_labels
+from falconer.core.metrics import score_labels, score_spans
+from falconer.core.results import SpanResult
+from falconer.core.spans import Span
 from falconer.core.tasks import Example, TaskData
+from falconer.proxy.distillation import SPAN_TEACHER_FLOOR
 
 TEACHER_SEED_STRIDE = 1000  # teacher k trains with seed + k * stride (teacher 0 = the bench fit)
 
@@ -40,14 +50,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     task = load_task(args.task)
-    if task.kind != "label":
-        raise SystemExit("yes/no tasks only")
+    run_seed = run_label_seed if task.kind == "label" else run_span_seed
     run_seeds(
         args.seeds, lambda seed: run_seed(task, args.n, seed, args.teachers, args.pool), args.out
     )
 
 
-def run_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
+def run_label_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
     data, texts = sample(task, n, seed, pool)
     expected = [d.example() for d in task.test]
     decisions: list[list[bool]] = []
@@ -104,6 +113,68 @@ def score_votes(votes: list[list[bool]], expected: list[Example], metric: str) -
     predicted = [sum(v[i] for v in votes) * 2 > k for i in range(len(expected))]
     scores = score_labels(predicted, [bool(e.label) for e in expected])
     return scores.accuracy if metric == "accuracy" else scores.f1
+
+
+def run_span_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
+    data, texts = sample(task, n, seed, pool)
+    expected = [d.example() for d in task.test]
+    test_texts = [e.text for e in expected]
+    pool_answers: list[list[SpanResult]] = []
+    test_answers: list[list[SpanResult]] = []
+    teacher_scores = []
+    started = time.perf_counter()
+    for index in range(k):
+        teacher = fit(data, seed + index * TEACHER_SEED_STRIDE)
+        test_answers.append(teacher.get_span(test_texts, task.instruction))
+        teacher_scores.append(round(_exact_f1([test_answers[-1]], expected), 4))
+        pool_answers.append(teacher.get_span(texts, task.instruction))
+        print(f"seed {seed} teacher {index}: {teacher_scores[-1]}", flush=True)
+    teach_seconds = time.perf_counter() - started
+    one_taught = _voted_examples(texts, pool_answers[:1])
+    one = test_score(fit(_with(data, one_taught), seed), task)
+    print(f"seed {seed} student of teacher 0: {one:.4f}", flush=True)
+    voted = _voted_examples(texts, pool_answers)
+    ensemble = one if k == 1 else test_score(fit(_with(data, voted), seed), task)
+    print(f"seed {seed} student of {k}: {ensemble:.4f}", flush=True)
+    return {
+        **row_head(task, n, seed, len(texts)),
+        "teachers": teacher_scores,
+        "ensemble_test": round(_exact_f1(test_answers, expected), 4),
+        "taught_by_teacher_0": len(one_taught),
+        f"taught_by_{k}": len(voted),
+        "student_of_teacher_0": round(one, 4),
+        f"student_of_{k}": round(ensemble, 4),
+        "teach_seconds": round(teach_seconds),
+    }
+
+
+def _with(data: TaskData, taught: list[Example]) -> TaskData:
+    return replace(data, examples=[*data.examples, *taught])
+
+
+def _voted(answers: Sequence[SpanResult]) -> tuple[Span, ...]:
+    """The spans more than half of the answers found at the same offsets, in text order."""
+    votes = Counter(span.key for answer in answers for span in answer.spans)
+    first = {span.key: span for answer in answers for span in answer.spans}
+    kept = [first[key] for key, count in votes.items() if count * 2 > len(answers)]
+    return tuple(sorted(kept, key=lambda span: (span.start, span.end)))
+
+
+def _voted_examples(texts: Sequence[str], answers: Sequence[Sequence[SpanResult]]) -> list[Example]:
+    """One example per text that more than half of the teachers answered surely."""
+    examples = []
+    for i, text in enumerate(texts):
+        of_text = [teacher[i] for teacher in answers]
+        sure = sum(answer.confidence >= SPAN_TEACHER_FLOOR for answer in of_text)
+        if sure * 2 > len(of_text):
+            examples.append(Example(text, spans=_voted(of_text)))
+    return examples
+
+
+def _exact_f1(answers: Sequence[Sequence[SpanResult]], expected: Sequence[Example]) -> float:
+    """The teachers' majority answer on test, scored by exact span F1 as the bench scores."""
+    predicted = [_voted([teacher[i] for teacher in answers]) for i in range(len(expected))]
+    return score_spans(predicted, [e.spans for e in expected]).f1
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ many answers kept in the teacher's own share of answers with spans, the surest o
 rather than by the floor alone, which keeps mostly empty ones (persons 0.831, ncbi 0.657;
 per_class_span_floor.patch), nor a seed ensemble of three first fits voting on each span
 (persons 0.840, its teachers' vote 0.824 against 0.808 for one;
-scripts/experiments/seed_ensemble_span_teacher.py).
+scripts/experiments/seed_ensemble_teacher.py).
 """
 
 from __future__ import annotations
