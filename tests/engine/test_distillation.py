@@ -56,6 +56,7 @@ def test_the_teacher_answers_become_training_examples_and_the_held_out_slice_sta
         (t, r.value, r.probability) for t, r in zip(texts, labels, strict=True)
     ]
     assert taught[0].examples[0] == tasks[0].examples[0] and taught[0].dev == dev
+    assert [e.taught for e in taught[0].examples] == [False, True, True, True]  # not annotations
     spans = small_proxy.get_span(texts, people)
     assert [e.spans for e in taught[1].examples[1:]] == [r.spans for r in spans]
     assert lessons[0].taught == 3 and lessons[0].yes_share == sum(r.value for r in labels) / 3

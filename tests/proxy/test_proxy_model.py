@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -202,6 +203,23 @@ def test_a_held_out_slice_without_mistakes_never_sharpens_confidences(
     )
     assert fit(agreeing) >= 1.0
     assert fit(mistaken) != fit(agreeing)
+
+
+def test_a_temperature_is_fitted_on_held_out_annotations_never_on_teacher_answers(
+    persons: BenchTask,
+) -> None:
+    people, _ = persons.sample(64, seed=2)  # a held-out slice of 10, enough to fit on
+    data = persons.task_data(people)
+    taught = replace(data, examples=[replace(e, taught=True) for e in data.examples])
+    temperatures = []
+    for on_annotations in (True, False):
+        proxy = Proxy.from_pretrained("default", threads=2)
+        config = TrainConfig(
+            min_steps=12, seed=5, threads=2, calibrate_on_annotations=on_annotations
+        )
+        temperatures.append(proxy.fit([taught], config=config).temperatures[persons.instruction])
+    assert temperatures[0] == 1.0  # no annotation held out: left as trained
+    assert temperatures[1] != 1.0  # the same slice of teacher answers would have moved it
 
 
 def test_a_saved_proxy_is_a_warm_start_for_a_new_instruction(

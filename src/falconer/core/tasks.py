@@ -22,6 +22,9 @@ class Example:
     # the annotator's P(true) when it gave one (an LLM's yes/no token probabilities): a
     # softer target than the label, for training with `soft_labels`
     probability: float | None = None
+    # a teacher proxy's answer (distillation, self-training), not the annotator's: trained on,
+    # but no evidence of how often the proxy is right, so no confidence is calibrated on it
+    taught: bool = False
 
 
 @dataclass(frozen=True, slots=True)

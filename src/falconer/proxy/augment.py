@@ -46,4 +46,6 @@ def _swap(example: Example, mentions: Sequence[str], rng: random.Random) -> Exam
         length += len(mention)
         cursor = span.end
     pieces.append(example.text[cursor:])
-    return Example("".join(pieces), spans=tuple(spans), weight=example.weight)
+    return Example(
+        "".join(pieces), spans=tuple(spans), weight=example.weight, taught=example.taught
+    )

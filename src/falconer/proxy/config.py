@@ -83,6 +83,9 @@ class TrainConfig:
     contrastive_learning_rate: float = 2e-5
     span_positive_weight: float = 1.0
     dev_fraction: float = 0.15
+    # fit each instruction's temperature on the held-out annotations alone, not on the teacher
+    # answers held out beside them (Example.taught); see Trainer._evidence
+    calibrate_on_annotations: bool = True
     # keep the latest checkpoint whose held-out score lies within this many standard errors of
     # the best one (0: the best one). ~38 held-out texts move the score by +-0.05 between
     # evaluations while the test score mostly rises with training: on oracle N=256 fits

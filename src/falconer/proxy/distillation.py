@@ -127,13 +127,13 @@ def _teacher_examples(
             labels = teacher.get_label(chunk, task.instruction)
             soft = teacher.annotator_probabilities(chunk, task.instruction)
             examples += [
-                Example(text, label=r.value, probability=p)
+                Example(text, label=r.value, probability=p, taught=True)
                 for text, r, p in zip(chunk, labels, soft, strict=True)
             ]
         else:
             spans = teacher.get_span(chunk, task.instruction)
             examples += [
-                Example(text, spans=r.spans)
+                Example(text, spans=r.spans, taught=True)
                 for text, r in zip(chunk, spans, strict=True)
                 if r.confidence >= span_floor
             ]

@@ -228,10 +228,23 @@ class Trainer:
                 self.proxy_config.label_offsets[task.instruction] = offset
                 report.label_offsets[task.instruction] = offset
             temperature = fit_temperature(
-                self.model, self.tokenizer, config, task.instruction, task.kind, split.dev
+                self.model,
+                self.tokenizer,
+                config,
+                task.instruction,
+                task.kind,
+                self._evidence(split),
             )
             self.proxy_config.temperatures[task.instruction] = temperature
             report.temperatures[task.instruction] = temperature
+
+    def _evidence(self, split: _Split) -> list[Example]:
+        """The held-out examples a temperature is fitted on: the annotator's alone, unless
+        `calibrate_on_annotations` is off. A student agrees with its teacher's answers more
+        surely than with the truth, and they are most of a drawn slice."""
+        if not self.config.calibrate_on_annotations:
+            return split.dev
+        return [e for e in split.dev if not e.taught]
 
     def _recentres(self, split: _Split) -> bool:
         examples = split.train + split.dev
@@ -512,7 +525,7 @@ class Trainer:
     ) -> list[Example]:
         results = labels_from(encoded, predictions, self.proxy_config, instruction)
         return [
-            Example(text, label=r.value)
+            Example(text, label=r.value, taught=True)
             for text, r in zip(texts, results, strict=True)
             if r.confidence >= self.config.self_training_threshold
         ]
@@ -527,7 +540,7 @@ class Trainer:
             rows = [predictions.tag_probabilities[w] for w in doc.windows]
             certainty = min((float(p.max(axis=1).min()) for p in rows if len(p)), default=0.0)
             if certainty >= self.config.self_training_threshold:
-                keep.append(Example(text, spans=result.spans))
+                keep.append(Example(text, spans=result.spans, taught=True))
         return keep
 
 
