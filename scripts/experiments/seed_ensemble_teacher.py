@@ -24,9 +24,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from _born_again import Row, fit, row_head, run_seeds, sample, test_score
 
@@ -36,7 +37,10 @@ from falconer.core.results import SpanResult
 from falconer.core.spans import Span
 from falconer.core.tasks import Example, TaskData
 from falconer.proxy.distillation import SPAN_TEACHER_FLOOR
+from falconer.proxy.proxy import Proxy
 
+A = TypeVar("A")  # one teacher's answers on a list of texts
+LabelAnswers = tuple[list[bool], list[float]]  # decisions and the annotator-scale P(yes)
 TEACHER_SEED_STRIDE = 1000  # teacher k trains with seed + k * stride (teacher 0 = the bench fit)
 
 
@@ -59,31 +63,51 @@ def main() -> None:
 def run_label_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
     data, texts = sample(task, n, seed, pool)
     expected = [d.example() for d in task.test]
-    decisions: list[list[bool]] = []
-    soft: list[list[float]] = []
-    test_votes: list[list[bool]] = []
-    teacher_scores = []
-    started = time.perf_counter()
-    for index in range(k):
-        teacher = fit(data, seed + index * TEACHER_SEED_STRIDE)
-        teacher_scores.append(round(test_score(teacher, task), 4))
-        test_texts = [e.text for e in expected]
-        test_votes.append([r.value for r in teacher.get_label(test_texts, task.instruction)])
-        decisions.append([r.value for r in teacher.get_label(texts, task.instruction)])
-        soft.append(teacher.annotator_probabilities(texts, task.instruction))
-        print(f"seed {seed} teacher {index}: {teacher_scores[-1]}", flush=True)
-    teach_seconds = time.perf_counter() - started
-    ensemble_test = score_votes(test_votes, expected, task.metric)
+
+    def answer(teacher: Proxy, texts: list[str]) -> LabelAnswers:
+        labels = teacher.get_label(texts, task.instruction)
+        return [r.value for r in labels], teacher.annotator_probabilities(texts, task.instruction)
+
+    def score(answers: list[LabelAnswers]) -> float:
+        return score_votes([decisions for decisions, _ in answers], expected, task.metric)
+
+    test_answers, pool_answers, scores, seconds = teach(task, data, texts, k, seed, answer, score)
+    decisions = [d for d, _ in pool_answers]
+    soft = [s for _, s in pool_answers]
     one = student_score(task, data, texts, decisions[:1], soft[:1], seed)
     ensemble = one if k == 1 else student_score(task, data, texts, decisions, soft, seed)
     return {
         **row_head(task, n, seed, len(texts)),
-        "teachers": teacher_scores,
-        "ensemble_test": round(ensemble_test, 4),
+        "teachers": scores,
+        "ensemble_test": round(score(test_answers), 4),
         "student_of_teacher_0": round(one, 4),
         f"student_of_{k}": round(ensemble, 4),
-        "teach_seconds": round(teach_seconds),
+        "teach_seconds": seconds,
     }
+
+
+def teach(
+    task: BenchTask,
+    data: TaskData,
+    texts: list[str],
+    k: int,
+    seed: int,
+    answer: Callable[[Proxy, list[str]], A],
+    score: Callable[[list[A]], float],
+) -> tuple[list[A], list[A], list[float], int]:
+    """K first fits answer the test split and the pool: their answers, test scores, seconds."""
+    test_texts = [d.text for d in task.test]
+    test_answers: list[A] = []
+    pool_answers: list[A] = []
+    scores = []
+    started = time.perf_counter()
+    for index in range(k):
+        teacher = fit(data, seed + index * TEACHER_SEED_STRIDE)
+        test_answers.append(answer(teacher, test_texts))
+        scores.append(round(score(test_answers[-1:]), 4))
+        pool_answers.append(answer(teacher, texts))
+        print(f"seed {seed} teacher {index}: {scores[-1]}", flush=True)
+    return test_answers, pool_answers, scores, round(time.perf_counter() - started)
 
 
 def student_score(
@@ -118,18 +142,14 @@ def score_votes(votes: list[list[bool]], expected: list[Example], metric: str) -
 def run_span_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
     data, texts = sample(task, n, seed, pool)
     expected = [d.example() for d in task.test]
-    test_texts = [e.text for e in expected]
-    pool_answers: list[list[SpanResult]] = []
-    test_answers: list[list[SpanResult]] = []
-    teacher_scores = []
-    started = time.perf_counter()
-    for index in range(k):
-        teacher = fit(data, seed + index * TEACHER_SEED_STRIDE)
-        test_answers.append(teacher.get_span(test_texts, task.instruction))
-        teacher_scores.append(round(_exact_f1([test_answers[-1]], expected), 4))
-        pool_answers.append(teacher.get_span(texts, task.instruction))
-        print(f"seed {seed} teacher {index}: {teacher_scores[-1]}", flush=True)
-    teach_seconds = time.perf_counter() - started
+
+    def answer(teacher: Proxy, texts: list[str]) -> list[SpanResult]:
+        return teacher.get_span(texts, task.instruction)
+
+    def score(answers: list[list[SpanResult]]) -> float:
+        return _exact_f1(answers, expected)
+
+    test_answers, pool_answers, scores, seconds = teach(task, data, texts, k, seed, answer, score)
     one_taught = _voted_examples(texts, pool_answers[:1])
     one = test_score(fit(_with(data, one_taught), seed), task)
     print(f"seed {seed} student of teacher 0: {one:.4f}", flush=True)
@@ -138,13 +158,13 @@ def run_span_seed(task: BenchTask, n: int, seed: int, k: int, pool: int) -> Row:
     print(f"seed {seed} student of {k}: {ensemble:.4f}", flush=True)
     return {
         **row_head(task, n, seed, len(texts)),
-        "teachers": teacher_scores,
-        "ensemble_test": round(_exact_f1(test_answers, expected), 4),
+        "teachers": scores,
+        "ensemble_test": round(score(test_answers), 4),
         "taught_by_teacher_0": len(one_taught),
         f"taught_by_{k}": len(voted),
         "student_of_teacher_0": round(one, 4),
         f"student_of_{k}": round(ensemble, 4),
-        "teach_seconds": round(teach_seconds),
+        "teach_seconds": seconds,
     }
 
 
@@ -174,7 +194,7 @@ def _voted_examples(texts: Sequence[str], answers: Sequence[Sequence[SpanResult]
 def _exact_f1(answers: Sequence[Sequence[SpanResult]], expected: Sequence[Example]) -> float:
     """The teachers' majority answer on test, scored by exact span F1 as the bench scores."""
     predicted = [_voted([teacher[i] for teacher in answers]) for i in range(len(expected))]
-    return score_spans(predicted, [e.spans for e in expected]).f1
+    return score_spans(predicted, [e.spans or () for e in expected]).f1
 
 
 if __name__ == "__main__":
