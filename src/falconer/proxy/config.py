@@ -84,7 +84,8 @@ class TrainConfig:
     span_positive_weight: float = 1.0
     dev_fraction: float = 0.15
     # fit each instruction's temperature on the held-out annotations alone, not on the teacher
-    # answers held out beside them (Example.taught); see Trainer._evidence
+    # answers held out beside them (Example.taught; Trainer._evidence). Oracle N=256, six fits
+    # whose model stayed the same: test ECE lower on five, mean -0.022 (docs/results.md)
     calibrate_on_annotations: bool = True
     # keep the latest checkpoint whose held-out score lies within this many standard errors of
     # the best one (0: the best one). ~38 held-out texts move the score by +-0.05 between
