@@ -104,7 +104,8 @@ def taught_tasks(
     LLM's own scale), spans as found where the answer's confidence reaches `span_floor`. A
     task's own held-out `dev` slice stays the annotator's; a task without one has the fit
     hold out a slice of all its examples, the teacher's answers among them (a slice of the
-    annotations alone measured no better: docs/results.md, "Which slice the student holds out")."""
+    annotations alone measured no better: docs/results.md, "Which slice the student holds out");
+    the answers are marked `taught`, so the temperature is fitted on the annotations in it."""
     taught, lessons = [], []
     for task in tasks:
         examples = _teacher_examples(teacher, task, texts, progress, span_floor)
