@@ -132,6 +132,17 @@ class MineOptions:
     span_type: str | None = None
 
 
+@dataclass
+class _Learned:
+    """What the annotate and train stages hand to the execute stage."""
+
+    runs: dict[str, AnnotationRun]  # step id -> its annotations
+    proxy: Proxy
+    held: dict[str, list[Example]]  # step id -> held-out annotations
+    unannotated: dict[str, list[str]]  # a label step's instruction -> texts it never saw
+    lessons: dict[str, Lesson]  # instruction -> what its teacher taught
+
+
 class Miner:
     """One run folder, one corpus: `run` does (or resumes) the whole job."""
 
@@ -187,38 +198,10 @@ class Miner:
         seconds["plan"] = time.perf_counter() - started
         usage["plan"] = total_usage([plan_usage])
         curve: list[dict[str, Any]] = []
-        lessons: dict[str, Lesson] = {}
-        if active:
-            runs, proxy, held, train = self._learn_actively(plan, sample, seconds, curve)
-            unannotated = self._unannotated(plan, sample, runs)
-            if self.options.distil_from:  # teach the loop's final tasks, then retrain on them
-                held_by = _by_instruction(plan, held)
-                proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
-        else:
-            started = time.perf_counter()
-            runs = self._annotate(plan, sample, given or {})
-            seconds["annotate"] = time.perf_counter() - started
-            train, held = self._split(plan, runs)
-            started = time.perf_counter()
-            unannotated = self._unannotated(plan, self._offset_sample(corpus), runs)
-            if self.options.distil_from:
-                held_by = _by_instruction(plan, held)
-                proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
-            else:
-                train, lessons = self._taught_by_steps(
-                    plan, train, unannotated, corpus, runs, seconds
-                )
-                proxy = self._train(train, unannotated)
-                seconds["train"] = time.perf_counter() - started - seconds.get("teach", 0.0)
-        usage["annotate"] = total_usage(run.usage for run in runs.values())
-        thresholds = self._fit_filter_thresholds(plan, proxy, unannotated)
-        checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
-        steps = [_step_summary(step, runs[step.id], checks[step.id]) for step in plan.steps]
-        for step, summary in zip(plan.steps, steps, strict=True):
-            if step.id in thresholds:
-                summary["filter_threshold"] = thresholds[step.id]
-            if step.instruction in lessons:
-                summary["distilled"] = lessons[step.instruction].to_dict()
+        learned = self._learn(plan, sample, corpus, given or {}, seconds, curve)
+        proxy = learned.proxy
+        usage["annotate"] = total_usage(run.usage for run in learned.runs.values())
+        checks, steps = self._checked_steps(plan, learned)
         answerer = self._answerer(plan, proxy, checks, steps, corpus, usage["annotate"])
         self._release_llm()  # a cascade loads it again for its first question
         started = time.perf_counter()
@@ -247,6 +230,59 @@ class Miner:
         report.outputs = self._outputs(execution)
         report.save(self.output)
         return report
+
+    def _learn(
+        self,
+        plan: Plan,
+        sample: Sequence[Document],
+        corpus: Corpus,
+        given: Mapping[str, AnnotationRun],
+        seconds: dict[str, float],
+        curve: list[dict[str, Any]],
+    ) -> _Learned:
+        """Annotate and train: in active rounds, or on one sample; a step teacher per step or
+        a larger-backbone teacher first when asked. `sample` is the active loop's pool or the
+        documents to annotate."""
+        lessons: dict[str, Lesson] = {}
+        if self.options.active and not given:
+            runs, proxy, held, train = self._learn_actively(plan, sample, seconds, curve)
+            unannotated = self._unannotated(plan, sample, runs)
+            if self.options.distil_from:  # teach the loop's final tasks, then retrain on them
+                held_by = _by_instruction(plan, held)
+                proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
+            return _Learned(runs, proxy, held, unannotated, lessons)
+        started = time.perf_counter()
+        runs = self._annotate(plan, sample, given)
+        seconds["annotate"] = time.perf_counter() - started
+        train, held = self._split(plan, runs)
+        started = time.perf_counter()
+        unannotated = self._unannotated(plan, self._offset_sample(corpus), runs)
+        if self.options.distil_from:
+            held_by = _by_instruction(plan, held)
+            proxy, lessons = self._taught(train, unannotated, corpus, runs, held_by, seconds)
+        else:
+            train, lessons = self._taught_by_steps(plan, train, unannotated, corpus, runs, seconds)
+            proxy = self._train(train, unannotated)
+            seconds["train"] = time.perf_counter() - started - seconds.get("teach", 0.0)
+        return _Learned(runs, proxy, held, unannotated, lessons)
+
+    def _checked_steps(
+        self, plan: Plan, learned: _Learned
+    ) -> tuple[dict[str, HeldOutCheck], list[dict[str, Any]]]:
+        """Each step's held-out check, and its summary for the report: annotations, check,
+        the filter threshold fitted for it, what its teacher taught."""
+        proxy, held = learned.proxy, learned.held
+        thresholds = self._fit_filter_thresholds(plan, proxy, learned.unannotated)
+        checks = {step.id: held_out_check(proxy, step, held[step.id]) for step in plan.steps}
+        steps = []
+        for step in plan.steps:
+            summary = _step_summary(step, learned.runs[step.id], checks[step.id])
+            if step.id in thresholds:
+                summary["filter_threshold"] = thresholds[step.id]
+            if step.instruction in learned.lessons:
+                summary["distilled"] = learned.lessons[step.instruction].to_dict()
+            steps.append(summary)
+        return checks, steps
 
     def run_llm_only(
         self, corpus: Corpus, instruction: str | None = None, plan: Plan | None = None
