@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,21 @@ def test_a_warm_start_from_the_other_tasks_needs_two_tasks_scored_alone(bench_di
     for result in (alone, together):
         assert result.exit_code != 0
         assert "two --task folders" in result.output
+
+
+def test_a_guarded_int8_run_reports_the_share_of_test_windows_it_answered_again_in_fp32(
+    bench_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "int8.json"
+    task = str(bench_dir / "tasks" / "sst2-positive")
+    arguments = ["bench", "proxy", "--task", task, "--n", "16", "--min-steps", "4"]
+    arguments += ["--max-test", "40", "--threads", "2", "--no-step-teachers"]
+    result = CliRunner().invoke(app, [*arguments, "--runtime", "onnx-int8", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["train"]["runtime"] == "onnx-int8", result.output
+    share = row["train"]["recomputed_share"]
+    assert 0.0 <= share <= 1.0 and round(share * 40, 6).is_integer()  # of the 40 test reviews
+    output = " ".join(result.output.split())  # the check's share is logged before the test's
+    said = re.search(r"docs/s \(([\d.]+)% of windows recomputed in fp32\)", output)
+    assert said is not None and abs(float(said.group(1)) - 100 * share) <= 0.06

@@ -20,6 +20,7 @@ from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import AnswerCheck, check_answers
 from falconer.proxy.distillation import SPAN_TEACHER_FLOOR, STEP_TEACHER_POOL, taught_tasks
+from falconer.proxy.runtimes import GuardedInt8Runtime
 from falconer.proxy.training import Progress
 
 Log = Callable[[str], None]
@@ -312,12 +313,19 @@ class ProxyBench:
     ) -> ProxyBenchResult:
         docs = self._test_docs(task)
         expected = [d.example() for d in docs]
+        guarded = proxy.runtime if isinstance(proxy.runtime, GuardedInt8Runtime) else None
+        if guarded:
+            guarded.reset_counts()  # count the test's windows, not the check's
         started = time.perf_counter()
         check = check_answers(proxy, task.instruction, task.kind, expected)
         elapsed = time.perf_counter() - started
+        # what int8's speed on test cost: the share of windows fp32 answered again
+        recomputed = guarded.recomputed_share if guarded else None
         scores: dict[str, float] = dict(check.scores.to_dict())
         headline = check.score(task.metric)
         report = {**report, "calibration": calibration_on_test(proxy, task, docs, check)}
+        if recomputed is not None:
+            report["recomputed_share"] = round(recomputed, 4)
         result = ProxyBenchResult(
             task=task.name,
             n=self.n,
@@ -333,9 +341,10 @@ class ProxyBench:
             backbone=self.backbone,
             train=report,
         )
+        share = "" if recomputed is None else f" ({recomputed:.1%} of windows recomputed in fp32)"
         self.log(
             f"  {task.name}: {result.metric} {headline:.4f} | train {seconds:.0f}s | "
-            f"{result.docs_per_second:.0f} docs/s"
+            f"{result.docs_per_second:.0f} docs/s{share}"
         )
         return result
 
