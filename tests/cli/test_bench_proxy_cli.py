@@ -71,13 +71,8 @@ def test_bench_proxy_refuses_a_folder_that_is_not_a_task(tmp_path: Path) -> None
 def test_bench_proxy_distils_a_teacher_s_answers_on_unlabelled_train_texts_into_the_proxy(
     bench_dir: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "distil.json"
-    task = str(bench_dir / "tasks" / "sst2-positive")
-    arguments = ["bench", "proxy", "--task", task, "--n", "16", "--min-steps", "4"]
-    arguments += ["--max-test", "20", "--threads", "2", "--distil-from", "default"]
-    result = CliRunner().invoke(app, [*arguments, "--distil-pool", "24", "--json", str(out)])
-    assert result.exit_code == 0, result.output
-    (row,) = json.loads(out.read_text())["results"]
+    options = ["--max-test", "20", "--distil-from", "default", "--distil-pool", "24"]
+    row, _ = _quick_sst2_bench(bench_dir, tmp_path, options)
     teacher = row["train"]["teacher"]
     assert teacher["backbone"] == "default" and 0.0 <= teacher["scores"]["sst2-positive"] <= 1.0
     assert teacher["taught"]["sst2-positive"]["taught"] == 24
@@ -147,16 +142,24 @@ def test_a_warm_start_from_the_other_tasks_needs_two_tasks_scored_alone(bench_di
 def test_a_guarded_int8_run_reports_the_share_of_test_windows_it_answered_again_in_fp32(
     bench_dir: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "int8.json"
-    task = str(bench_dir / "tasks" / "sst2-positive")
-    arguments = ["bench", "proxy", "--task", task, "--n", "16", "--min-steps", "4"]
-    arguments += ["--max-test", "40", "--threads", "2", "--no-step-teachers"]
-    result = CliRunner().invoke(app, [*arguments, "--runtime", "onnx-int8", "--json", str(out)])
-    assert result.exit_code == 0, result.output
-    (row,) = json.loads(out.read_text())["results"]
-    assert row["train"]["runtime"] == "onnx-int8", result.output
+    options = ["--max-test", "40", "--no-step-teachers", "--runtime", "onnx-int8"]
+    row, printed = _quick_sst2_bench(bench_dir, tmp_path, options)
+    assert row["train"]["runtime"] == "onnx-int8", printed
     share = row["train"]["recomputed_share"]
     assert 0.0 <= share <= 1.0 and round(share * 40, 6).is_integer()  # of the 40 test reviews
-    output = " ".join(result.output.split())  # the check's share is logged before the test's
+    output = " ".join(printed.split())  # the check's share is logged before the test's
     said = re.search(r"docs/s \(([\d.]+)% of windows recomputed in fp32\)", output)
     assert said is not None and abs(float(said.group(1)) - 100 * share) <= 0.06
+
+
+def _quick_sst2_bench(
+    bench_dir: Path, tmp_path: Path, options: list[str]
+) -> tuple[dict[str, Any], str]:
+    """A few-step sst2 run of `bench proxy` on 16 labels: its one result row and what it printed."""
+    out = tmp_path / "quick.json"
+    task = str(bench_dir / "tasks" / "sst2-positive")
+    arguments = ["bench", "proxy", "--task", task, "--n", "16", "--min-steps", "4"]
+    result = CliRunner().invoke(app, [*arguments, "--threads", "2", *options, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(out.read_text())["results"]
+    return row, result.output
