@@ -1,6 +1,7 @@
 """What the int8 guard costs: PyTorch fp32, guarded int8 (shipped) and its int8 pass alone,
 timed on a task's test split like `falconer bench inference`, with each one's agreement with
-fp32. On a CPU without VNNI int8's errors are larger, so the guard recomputes more.
+fp32. What the guard recomputes depends on the proxy: on one AVX2-only VM a plain sst2 fit had
+18.7% of its test windows recomputed, the fit `bench proxy` ships 3.7% (docs/results.md).
 
 Usage: python int8_alone_speed.py PROXY_DIR TASK_DIR OUT.json
 """
