@@ -187,7 +187,7 @@ class Miner:
         seconds: dict[str, float] = {}
         usage: dict[str, dict[str, float]] = {}
         started = time.perf_counter()
-        active = self.options.active and not given
+        active = self._annotates_actively(given)
         # one pass over the corpus: the documents to annotate, or for active annotation the
         # pool it chooses them from
         size = self.options.active_pool if active else self.options.n_annotate
@@ -244,7 +244,7 @@ class Miner:
         a larger-backbone teacher first when asked. `sample` is the active loop's pool or the
         documents to annotate."""
         lessons: dict[str, Lesson] = {}
-        if self.options.active and not given:
+        if self._annotates_actively(given):
             runs, proxy, held, train = self._learn_actively(plan, sample, seconds, curve)
             unannotated = self._unannotated(plan, sample, runs)
             if self.options.distil_from:  # teach the loop's final tasks, then retrain on them
@@ -265,6 +265,10 @@ class Miner:
             proxy = self._train(train, unannotated)
             seconds["train"] = time.perf_counter() - started - seconds.get("teach", 0.0)
         return _Learned(runs, proxy, held, unannotated, lessons)
+
+    def _annotates_actively(self, given: Mapping[str, AnnotationRun] | None) -> bool:
+        """Given annotations (a benchmark's gold) leave nothing for active rounds to choose."""
+        return self.options.active and not given
 
     def _checked_steps(
         self, plan: Plan, learned: _Learned
