@@ -21,8 +21,8 @@ from falconer.bench.e2e_bench import annotated_ids
 from falconer.bench.run_scoring import Answers, compare, gold_answers
 from falconer.bench.tasks import load_task
 from falconer.core.spans import Span
-from falconer.engine.mine import PROXY_DIR
 from falconer.engine.report import REPORT_JSON
+from falconer.engine.run_folder import PROXY_DIR
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.decoding import decode_spans, merge_word_probabilities
 from falconer.proxy.encoding import TAG_B, TAG_I, TAG_O, EncodedDoc

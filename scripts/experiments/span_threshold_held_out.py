@@ -22,9 +22,10 @@ from falconer.bench.e2e_bench import annotated_ids
 from falconer.bench.run_scoring import Answers, compare, gold_answers, run_folder_answers
 from falconer.core.metrics import score_spans
 from falconer.core.spans import Span
-from falconer.engine.mine import PROXY_DIR, MineOptions, Miner
+from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.report import REPORT_JSON
 from falconer.engine.results import read_results
+from falconer.engine.run_folder import PROXY_DIR
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 

@@ -18,8 +18,10 @@ import pandas as pd
 import pyarrow as pa
 
 from falconer.core.results import LabelResult, SpanResult
+from falconer.engine.apply import apply_run
 from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
-from falconer.engine.mine import Log, MineOptions, Miner, Progress, apply_run
+from falconer.engine.execution import Progress
+from falconer.engine.mine import Log, MineOptions, Miner
 from falconer.engine.report import RunReport
 from falconer.engine.results import read_results
 from falconer.plan.schema import Plan

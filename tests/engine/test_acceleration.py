@@ -13,8 +13,8 @@ import pytest
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.engine import acceleration
+from falconer.engine.apply import apply_run
 from falconer.engine.corpus import Corpus, write_jsonl
-from falconer.engine.mine import apply_run
 from falconer.plan.schema import Plan
 from falconer.proxy.runtimes import native_bfloat16
 

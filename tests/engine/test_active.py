@@ -15,7 +15,8 @@ from falconer.annotator.sampling import sample_uncertain
 from falconer.core.documents import Document
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.corpus import Corpus
-from falconer.engine.mine import TEACHER_TRAINING_FILE, MineOptions, Miner
+from falconer.engine.mine import MineOptions, Miner
+from falconer.engine.run_folder import TEACHER_TRAINING_FILE
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy, TrainConfig
 

@@ -17,13 +17,8 @@ from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.tasks import Example, TaskData
 from falconer.engine.corpus import Corpus, sample_documents
-from falconer.engine.mine import (
-    STEP_TEACHERS_DIR,
-    TEACHER_DIR,
-    TEACHER_TRAINING_FILE,
-    MineOptions,
-    Miner,
-)
+from falconer.engine.mine import MineOptions, Miner
+from falconer.engine.run_folder import STEP_TEACHERS_DIR, TEACHER_DIR, TEACHER_TRAINING_FILE
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 from falconer.proxy.checks import beats_constant_answers

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from falconer.bench.tasks import load_task
-from falconer.engine.mine import PROXY_DIR, MineOptions, Miner
+from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.report import RunReport
+from falconer.engine.run_folder import PROXY_DIR
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 

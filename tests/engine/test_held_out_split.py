@@ -9,7 +9,8 @@ import pytest
 from falconer.annotator.records import Annotation, AnnotationRun, Provenance, save_run
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.engine.mine import MineOptions, Miner, _reusable_run
+from falconer.engine.mine import MineOptions, Miner
+from falconer.engine.run_folder import reusable_run
 from falconer.plan.schema import Plan, Step
 
 INSTRUCTION = "Is this review positive?"
@@ -95,6 +96,6 @@ def test_saved_annotations_are_reused_only_for_the_span_type_they_were_checked_a
     def step(span_type: str | None) -> Step:
         return Step(id="s1", op="get_span", instruction=people, span_type=span_type)
 
-    assert _reusable_run(tmp_path / "s1.jsonl", step("person"), docs) is not None
-    assert _reusable_run(tmp_path / "s1.jsonl", step(None), docs) is None
-    assert _reusable_run(tmp_path / "s1.jsonl", step("location"), docs) is None
+    assert reusable_run(tmp_path / "s1.jsonl", step("person"), docs) is not None
+    assert reusable_run(tmp_path / "s1.jsonl", step(None), docs) is None
+    assert reusable_run(tmp_path / "s1.jsonl", step("location"), docs) is None

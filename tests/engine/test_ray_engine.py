@@ -13,9 +13,9 @@ import pytest
 
 from falconer.core.documents import Document
 from falconer.engine.acceleration import served_runtime
+from falconer.engine.apply import apply_run
 from falconer.engine.corpus import Corpus, write_jsonl
 from falconer.engine.executor import PlanExecutor
-from falconer.engine.mine import apply_run
 from falconer.engine.ray_engine import ProxyWorker, RayOptions
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy

@@ -32,8 +32,9 @@ from falconer.cli.options import (
 )
 from falconer.cli.progress import training_progress
 from falconer.cli.report import print_report
+from falconer.engine.apply import apply_run
 from falconer.engine.corpus import Corpus
-from falconer.engine.mine import MineOptions, Miner, apply_run
+from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.ray_engine import RayOptions
 from falconer.engine.report import RunReport
 from falconer.engine.sinks import FORMATS

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from falconer.engine.corpus import Corpus, bundled_corpus_path
-from falconer.engine.mine import Log, MineOptions, Miner, Progress
+from falconer.engine.execution import Progress
+from falconer.engine.mine import Log, MineOptions, Miner
 from falconer.engine.report import RunReport
 from falconer.plan.schema import Plan
 

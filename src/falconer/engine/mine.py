@@ -4,13 +4,12 @@ plan -> annotate a sample for every step (LLM) -> train one proxy for all steps 
 over the whole corpus (proxy) -> report. Each stage leaves its product in the run folder
 (plan.json, annotations/, proxy/, results, checkpoint) and reuses it when it is already
 there and still fits, so rerunning a crashed or interrupted command resumes it. `apply`
-reuses a finished run's plan and proxy on another corpus without any LLM.
+(`engine.apply`) reuses a finished run's plan and proxy on another corpus without any LLM.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import random
 import time
@@ -21,7 +20,7 @@ from typing import Any
 
 from falconer.annotator.active import ActiveAnnotation, ActiveOptions, Question
 from falconer.annotator.annotator import Annotator
-from falconer.annotator.records import AnnotationRun, load_run, save_run
+from falconer.annotator.records import AnnotationRun, save_run
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.metrics import LabelScores
@@ -32,7 +31,6 @@ from falconer.engine.acceleration import (
     check_runtime,
     resolve_runtime,
     served_runtime,
-    torch_as_asked,
 )
 from falconer.engine.answerers import LLMAnswerer
 from falconer.engine.budget import LLMBudget
@@ -44,10 +42,25 @@ from falconer.engine.cascade import (
     threshold_at,
 )
 from falconer.engine.corpus import Corpus, sample_documents
-from falconer.engine.execution import Execution, ExecutionReport
+from falconer.engine.execution import Execution, ExecutionReport, Progress
 from falconer.engine.executor import Answerer, PlanExecutor
 from falconer.engine.ray_engine import RayOptions, execute_on_ray
 from falconer.engine.report import RunReport, total_usage
+from falconer.engine.run_folder import (
+    ANNOTATIONS_DIR,
+    ONNX_DIR,
+    PLAN_FILE,
+    PROXY_DIR,
+    STEP_TEACHERS_DIR,
+    TEACHER_DIR,
+    TEACHER_TRAINING_FILE,
+    TRAINING_FILE,
+    fingerprint,
+    recorded_fingerprint,
+    recorded_learning_rate,
+    reusable_run,
+    runtime_part,
+)
 from falconer.engine.sinks import write_atomically
 from falconer.llm.base import LLMBackend
 from falconer.llm.cache import ResponseCache, default_cache_path
@@ -65,17 +78,8 @@ from falconer.proxy.distillation import (
     taught_tasks,
 )
 from falconer.proxy.runtimes import RuntimeSpec
-from falconer.proxy.training import FEW_EXAMPLES_RATE
 
 Log = Callable[[str], None]
-Progress = Callable[[str, int, int], None]
-PLAN_FILE = "plan.json"
-PROXY_DIR = "proxy"
-ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
-TRAINING_FILE = "training.json"
-TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
-TEACHER_TRAINING_FILE = "teacher-training.json"
-STEP_TEACHERS_DIR = "step-teachers"  # each step fitted alone, one folder per step
 # corpus documents the proxy answers before a budgeted cascade, to see where the budget goes
 BUDGET_SAMPLE = 1000
 
@@ -359,12 +363,12 @@ class Miner:
     ) -> dict[str, AnnotationRun]:
         runs = {}
         for step in plan.steps:
-            path = self.output / "annotations" / f"{step.id}.jsonl"
+            path = self.output / ANNOTATIONS_DIR / f"{step.id}.jsonl"
             if step.id in given:
                 runs[step.id] = given[step.id]
                 save_run(given[step.id], path)
                 continue
-            reused = _reusable_run(path, step, sample)
+            reused = reusable_run(path, step, sample)
             if reused is not None:
                 self.log(f"reusing {len(reused.annotations)} annotations in {path}")
                 runs[step.id] = reused
@@ -418,7 +422,7 @@ class Miner:
             total.failures.extend(run.failures)
             total.usage = run.usage  # the meter's running total over all rounds so far
             total.seconds += run.seconds
-            save_run(runs[step.id], self.output / "annotations" / f"{step.id}.jsonl")
+            save_run(runs[step.id], self.output / ANNOTATIONS_DIR / f"{step.id}.jsonl")
             seconds["annotate"] += time.perf_counter() - started
             return {a.doc_id: a.example() for a in run.annotations}
 
@@ -542,7 +546,7 @@ class Miner:
         weak = self._weak_steps(teacher, tasks, held)
         untaught: set[str] = set()
         if weak:
-            rate = _recorded_learning_rate(self.output / TEACHER_TRAINING_FILE) / 2
+            rate = recorded_learning_rate(self.output / TEACHER_TRAINING_FILE) / 2
             self.log(
                 f"the teacher answers {len(weak)} step(s) no better than a constant answer on "
                 f"the held-out annotations: training it again at learning rate {rate:g}"
@@ -656,8 +660,8 @@ class Miner:
             record = record.with_name(f"{record.stem}-retry{record.suffix}")
         config = replace(self._train_config(), learning_rate=learning_rate)
         unannotated = unannotated or {}
-        fingerprint = _fingerprint(backbone, config.to_dict(), tasks, unannotated)
-        if (folder / "proxy.json").is_file() and _recorded_fingerprint(record) == fingerprint:
+        key = fingerprint(backbone, config.to_dict(), tasks, unannotated)
+        if (folder / "proxy.json").is_file() and recorded_fingerprint(record) == key:
             self.log(f"reusing the proxy in {folder}")
             return Proxy.from_pretrained(folder, threads=self.options.threads)
         self._release_llm()  # the next active round loads it again
@@ -666,7 +670,7 @@ class Miner:
         proxy = Proxy.from_pretrained(backbone, threads=self.options.threads)
         train_report = proxy.fit(tasks, unannotated, config=config, progress=self.progress)
         proxy.save_pretrained(folder)
-        details = {"fingerprint": fingerprint, "report": train_report.to_dict()}
+        details = {"fingerprint": key, "report": train_report.to_dict()}
         write_atomically(record, json.dumps(details, indent=2, default=str))
         return proxy
 
@@ -771,8 +775,8 @@ class Miner:
         """What the answers depend on besides the plan and corpus."""
         parts: dict[str, Any] = {}
         if isinstance(answerer, Proxy | CascadeAnswerer):
-            parts["proxy"] = _recorded_fingerprint(self.output / TRAINING_FILE)
-            parts |= _runtime_part(
+            parts["proxy"] = recorded_fingerprint(self.output / TRAINING_FILE)
+            parts |= runtime_part(
                 answerer.proxy if isinstance(answerer, CascadeAnswerer) else answerer
             )
         if isinstance(answerer, LLMAnswerer | CascadeAnswerer):
@@ -790,8 +794,8 @@ class Miner:
         }
         if (self.output / PROXY_DIR).is_dir():
             outputs["proxy"] = str(self.output / PROXY_DIR)
-        if (self.output / "annotations").is_dir():
-            outputs["annotations"] = str(self.output / "annotations")
+        if (self.output / ANNOTATIONS_DIR).is_dir():
+            outputs[ANNOTATIONS_DIR] = str(self.output / ANNOTATIONS_DIR)
         return outputs
 
     # LLM ------------------------------------------------------------------------------
@@ -835,13 +839,6 @@ def _by_instruction(
     return {step.instruction: held[step.id] for step in plan.steps}
 
 
-def _recorded_learning_rate(record: Path) -> float:
-    """The encoder's learning rate of a recorded fit; fits recorded before it was written
-    down ran at the default of their data, at most `FEW_EXAMPLES_RATE`."""
-    report = json.loads(record.read_text(encoding="utf-8")).get("report", {})
-    return float(report.get("learning_rate") or FEW_EXAMPLES_RATE)
-
-
 def held_out_check(proxy: Proxy, step: Step, held: Sequence[Example]) -> HeldOutCheck:
     if not held:
         return HeldOutCheck([], [], {})
@@ -876,106 +873,3 @@ def _cascade_summary(cascade: CascadeAnswerer, plan: Plan, steps: list[dict[str,
         summary["cascade"]["unsure_over_budget"] = deferrals.over_budget.get(step.instruction, 0)
         if "budget" in summary["cascade"]:
             summary["cascade"]["budget"]["spent"] = deferrals.spent
-
-
-def _reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
-    """A saved annotation run of this very step over this very sample, if there is one."""
-    if not path.is_file():
-        return None
-    try:
-        run = load_run(path)
-    except (InputError, ValueError, KeyError):
-        return None
-    ids = sorted([a.doc_id for a in run.annotations] + [f.doc_id for f in run.failures])
-    fits = run.instruction == step.instruction and run.kind == step.kind
-    typed = {a.provenance.span_type for a in run.annotations}
-    fits = fits and typed <= {step.span_type}  # a type added or changed since: annotate again
-    return run if fits and ids == sorted(d.id for d in sample) else None
-
-
-def _runtime_part(proxy: Answerer) -> dict[str, str]:
-    """Which runtime serves the proxy, for the checkpoint key (PyTorch, the default, adds
-    nothing: its answers are the reference the others are checked against)."""
-    name = proxy.runtime.name if isinstance(proxy, Proxy) else "torch"
-    return {} if name == "torch" else {"runtime": name}
-
-
-def _recorded_fingerprint(record: Path) -> str | None:
-    if not record.is_file():
-        return None
-    return str(json.loads(record.read_text()).get("fingerprint"))
-
-
-def _fingerprint(
-    backbone: str,
-    config: dict[str, Any],
-    tasks: Sequence[TaskData],
-    unannotated: Mapping[str, Sequence[str]],
-) -> str:
-    material: list[Any] = [backbone, config, sorted((k, list(v)) for k, v in unannotated.items())]
-    for task in tasks:
-        # a given dev slice (active annotation's held-out one) is training data too
-        dev = [_example_key(e) for e in task.dev]
-        examples = [_example_key(e) for e in task.examples]
-        material.append([task.instruction, task.kind, examples, *([dev] if dev else [])])
-    return hashlib.sha256(json.dumps(material, default=str).encode()).hexdigest()
-
-
-def _example_key(example: Example) -> list[Any]:
-    key = [example.text, example.label, [list(s.key) for s in example.spans or ()]]
-    return key if example.probability is None else [*key, example.probability]
-
-
-def apply_run(
-    run_dir: Path,
-    corpus: Corpus,
-    output: Path,
-    *,
-    output_format: str = "parquet",
-    batch_size: int = 256,
-    restart: bool = False,
-    threads: int | None = None,
-    progress: Progress | None = None,
-    ray: RayOptions | None = None,
-    runtime: str = "auto",
-) -> RunReport:
-    """Run a finished run's plan with its proxy over another corpus: no LLM involved;
-    `ray` options run it on Ray Data instead of in this process."""
-    check_runtime(runtime)
-    plan_path, proxy_path = run_dir / PLAN_FILE, run_dir / PROXY_DIR
-    if not plan_path.is_file() or not (proxy_path / "proxy.json").is_file():
-        raise InputError(
-            f"{run_dir} is not a finished run folder (needs {PLAN_FILE} and {PROXY_DIR}/)"
-        )
-    plan = Plan.from_json(plan_path.read_text())
-    started = time.perf_counter()
-    output.mkdir(parents=True, exist_ok=True)
-    if ray is not None and resolve_runtime(runtime) == "torch":  # actors load it, not the driver
-        acceleration = torch_as_asked()
-        execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
-    else:
-        proxy = Proxy.from_pretrained(proxy_path, threads=threads)
-        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
-        if ray is not None:  # checked once here, rebuilt by every actor
-            execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_runtime(proxy))
-        else:
-            fingerprint = _recorded_fingerprint(run_dir / TRAINING_FILE)
-            identity = json.dumps({"proxy": fingerprint} | _runtime_part(proxy), sort_keys=True)
-            execution = Execution(
-                plan, proxy, corpus, output, output_format, batch_size, restart, progress, identity
-            ).run()
-    report = RunReport(
-        "apply",
-        str(corpus.path),
-        plan.to_neutral(),
-        seconds={"execute": time.perf_counter() - started},
-        execute=execution.to_dict() | {"runtime": acceleration},
-    )
-    report.outputs = {
-        "results": execution.results,
-        "rejects": execution.rejects,
-        "plan": str(plan_path),
-        "proxy": str(proxy_path),
-    }
-    report.save(output)
-    return report

@@ -1,0 +1,90 @@
+"""What a run folder holds, and the records that let a rerun reuse it.
+
+`mine` leaves each stage's product in its folder; a rerun (after a crash, an interruption or
+a changed option) reuses a product only when what it was made from is unchanged: an
+annotation run of the same step over the same sample, a proxy whose fingerprint (backbone,
+training config, training data) matches the one recorded beside it. `apply` reads the plan
+and proxy of a finished run from the same places.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from falconer.annotator.records import AnnotationRun, load_run
+from falconer.core.documents import Document
+from falconer.core.errors import InputError
+from falconer.core.tasks import Example, TaskData
+from falconer.engine.executor import Answerer
+from falconer.plan.schema import Step
+from falconer.proxy import Proxy
+from falconer.proxy.training import FEW_EXAMPLES_RATE
+
+PLAN_FILE = "plan.json"
+PROXY_DIR = "proxy"
+ONNX_DIR = "onnx"  # the exported graph the execute stage may run on
+TRAINING_FILE = "training.json"
+TEACHER_DIR = "teacher"  # the larger-backbone proxy of a distilled run
+TEACHER_TRAINING_FILE = "teacher-training.json"
+STEP_TEACHERS_DIR = "step-teachers"  # each step fitted alone, one folder per step
+ANNOTATIONS_DIR = "annotations"
+
+
+def reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
+    """A saved annotation run of this very step over this very sample, if there is one."""
+    if not path.is_file():
+        return None
+    try:
+        run = load_run(path)
+    except (InputError, ValueError, KeyError):
+        return None
+    ids = sorted([a.doc_id for a in run.annotations] + [f.doc_id for f in run.failures])
+    fits = run.instruction == step.instruction and run.kind == step.kind
+    typed = {a.provenance.span_type for a in run.annotations}
+    fits = fits and typed <= {step.span_type}  # a type added or changed since: annotate again
+    return run if fits and ids == sorted(d.id for d in sample) else None
+
+
+def fingerprint(
+    backbone: str,
+    config: dict[str, Any],
+    tasks: Sequence[TaskData],
+    unannotated: Mapping[str, Sequence[str]],
+) -> str:
+    """Everything a fit depends on, hashed: a proxy recorded with the same one is reused."""
+    material: list[Any] = [backbone, config, sorted((k, list(v)) for k, v in unannotated.items())]
+    for task in tasks:
+        # a given dev slice (active annotation's held-out one) is training data too
+        dev = [_example_key(e) for e in task.dev]
+        examples = [_example_key(e) for e in task.examples]
+        material.append([task.instruction, task.kind, examples, *([dev] if dev else [])])
+    return hashlib.sha256(json.dumps(material, default=str).encode()).hexdigest()
+
+
+def recorded_fingerprint(record: Path) -> str | None:
+    if not record.is_file():
+        return None
+    return str(json.loads(record.read_text()).get("fingerprint"))
+
+
+def recorded_learning_rate(record: Path) -> float:
+    """The encoder's learning rate of a recorded fit; fits recorded before it was written
+    down ran at the default of their data, at most `FEW_EXAMPLES_RATE`."""
+    report = json.loads(record.read_text(encoding="utf-8")).get("report", {})
+    return float(report.get("learning_rate") or FEW_EXAMPLES_RATE)
+
+
+def runtime_part(proxy: Answerer) -> dict[str, str]:
+    """Which runtime serves the proxy, for the checkpoint key (PyTorch, the default, adds
+    nothing: its answers are the reference the others are checked against)."""
+    name = proxy.runtime.name if isinstance(proxy, Proxy) else "torch"
+    return {} if name == "torch" else {"runtime": name}
+
+
+def _example_key(example: Example) -> list[Any]:
+    key = [example.text, example.label, [list(s.key) for s in example.spans or ()]]
+    return key if example.probability is None else [*key, example.probability]
