@@ -33,7 +33,8 @@ from falconer.proxy.checks import check_answers
 from falconer.proxy.encoding import encode
 from falconer.proxy.model import mean_pool
 from falconer.proxy.runtimes import TorchRuntime
-from falconer.proxy.training import Trainer, TrainItem, _Targets
+from falconer.proxy.targets import TrainItem, WindowTargets
+from falconer.proxy.training import Trainer
 
 RUNS = Path(__file__).resolve().parents[2] / "runs"  # git-ignored: teachers are ~440 MB
 task_dir, seed, out = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
@@ -105,7 +106,7 @@ class FeatureTrainer(Trainer):
         )
         return optimizer, schedule
 
-    def _loss(self, encoded: Any, targets: _Targets, batch: Sequence[int]) -> torch.Tensor:
+    def _loss(self, encoded: Any, targets: WindowTargets, batch: Sequence[int]) -> torch.Tensor:
         windows = [encoded.windows[i] for i in batch]
         inputs = collate(windows, self.tokenizer.pad_token_id)
         states = self.model.token_states(**inputs.inputs())

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from falconer.cli.app import app
 from falconer.proxy import training
 from falconer.proxy.encoding import Encoded
+from falconer.proxy.targets import WindowTargets
 
 WEIGHT = float(sys.argv[1])
 
 
 def weighted_losses(
-    self: training.Trainer, encoded: Encoded, targets: training._Targets, batch: Sequence[int]
+    self: training.Trainer, encoded: Encoded, targets: WindowTargets, batch: Sequence[int]
 ) -> training._BatchLosses:
     losses = shipped_losses(self, encoded, targets, batch)
     return dataclasses.replace(losses, label=losses.label * WEIGHT)

@@ -22,6 +22,7 @@ from falconer.cli.app import app
 from falconer.proxy import training
 from falconer.proxy.batching import collate, length_sorted_batches
 from falconer.proxy.encoding import encode
+from falconer.proxy.targets import window_targets
 
 EPOCHS = int(sys.argv[1])
 shipped_train = training.Trainer._train
@@ -45,7 +46,7 @@ def fit_head(trainer: training.Trainer, items: Sequence[Any]) -> None:
         config.stride,
         apart=[config.reads_apart(i.kind) for i in items],
     )
-    targets = training._window_targets(
+    targets = window_targets(
         items,
         encoded,
         trainer.config.label_smoothing,

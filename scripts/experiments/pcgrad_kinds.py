@@ -16,12 +16,13 @@ import torch
 from falconer.cli.app import app
 from falconer.proxy import training
 from falconer.proxy.encoding import Encoded
+from falconer.proxy.targets import WindowTargets
 
 conflicts: list[float] = []  # cosine of the two kinds' gradients, batches with both kinds
 
 
 def pcgrad_loss(
-    self: training.Trainer, encoded: Encoded, targets: training._Targets, batch: Sequence[int]
+    self: training.Trainer, encoded: Encoded, targets: WindowTargets, batch: Sequence[int]
 ) -> torch.Tensor:
     """Leaves the surgically combined gradient in `.grad` and returns a loss with no graph
     to the model, so the shipped step's `backward` adds nothing to it."""

@@ -18,6 +18,7 @@ from falconer.cli.app import app
 from falconer.proxy import training
 from falconer.proxy.encoding import Encoded
 from falconer.proxy.model import ProxyModel, ProxyOutput
+from falconer.proxy.targets import WindowTargets
 
 ALPHA = float(sys.argv[1])
 outputs: list[ProxyOutput] = []
@@ -30,7 +31,7 @@ def capturing_forward(self: ProxyModel, *args: Any, **kwargs: Any) -> ProxyOutpu
 
 
 def rdrop_loss(
-    self: training.Trainer, encoded: Encoded, targets: training._Targets, batch: Sequence[int]
+    self: training.Trainer, encoded: Encoded, targets: WindowTargets, batch: Sequence[int]
 ) -> torch.Tensor:
     outputs.clear()
     first = shipped_loss(self, encoded, targets, batch)

@@ -15,10 +15,11 @@ import torch
 from falconer.cli.app import app
 from falconer.proxy import training
 from falconer.proxy.encoding import Encoded
+from falconer.proxy.targets import WindowTargets
 
 
 def window_mean_loss(
-    self: training.Trainer, encoded: Encoded, targets: training._Targets, batch: Sequence[int]
+    self: training.Trainer, encoded: Encoded, targets: WindowTargets, batch: Sequence[int]
 ) -> torch.Tensor:
     losses = self._losses(encoded, targets, batch)
     counts = losses.tagged.sum(dim=1)

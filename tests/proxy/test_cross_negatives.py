@@ -11,7 +11,8 @@ from falconer.core.spans import Span
 from falconer.core.tasks import Example, TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.encoding import IGNORE, TAG_O, encode, word_tags
-from falconer.proxy.training import Trainer, TrainItem, _Split, _window_targets
+from falconer.proxy.targets import TrainItem, window_targets
+from falconer.proxy.training import Trainer, _Split
 
 ASPECTS = "Extract the laptop features."
 PEOPLE = "Extract the names of people."
@@ -65,7 +66,7 @@ def test_a_span_instruction_learns_only_that_the_texts_own_answers_are_not_its_a
     assert not [n for n in spans if n.text.startswith("Tom Hanks")]
     people_on_laptop = next(n for n in spans if n.instruction == PEOPLE)
     encoded = encode(proxy.tokenizer, [PEOPLE], [people_on_laptop.text], 128, 16)
-    tags = _window_targets([people_on_laptop], encoded, 0.0).tags[0]
+    tags = window_targets([people_on_laptop], encoded, 0.0).tags[0]
     assert tags is not None
     doc = encoded.docs[0]
     aspects = {w for w, t in word_tags(doc, people_on_laptop.spans or ()).items() if t != TAG_O}

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from falconer.proxy.training import TrainItem, _logit, _stretched, _teacher_stretch
+from falconer.proxy.targets import TrainItem, logit, stretched, teacher_stretch
 
 UNSURE = "Is this review criticizing the laptop?"
 SURE = "Is this review positive?"
@@ -22,15 +22,15 @@ def test_an_unsure_teachers_logits_get_the_spread_and_keep_its_decisions_and_ran
     sure = [0.05, 0.2, 0.7, 0.97]
     items = [_item(UNSURE, p) for p in unsure] + [_item(SURE, p) for p in sure]
     items.append(_item(UNSURE, 0.99, weight=0.5))  # a pseudo-label does not set the scale
-    factors = _teacher_stretch(items, 2.0)
-    stretched = [_stretched(p, factors[UNSURE]) for p in unsure]
-    assert math.isclose(float(np.std([_logit(p) for p in stretched])), 2.0, rel_tol=1e-6)
-    assert [p > 0.5 for p in stretched] == [p > 0.5 for p in unsure]
-    assert stretched == sorted(stretched)  # the ranking is the teacher's
-    assert stretched[0] < 0.1 and stretched[-1] > 0.75
-    assert math.isclose(_stretched(0.5, factors[UNSURE]), 0.5)
+    factors = teacher_stretch(items, 2.0)
+    spread = [stretched(p, factors[UNSURE]) for p in unsure]
+    assert math.isclose(float(np.std([logit(p) for p in spread])), 2.0, rel_tol=1e-6)
+    assert [p > 0.5 for p in spread] == [p > 0.5 for p in unsure]
+    assert spread == sorted(spread)  # the ranking is the teacher's
+    assert spread[0] < 0.1 and spread[-1] > 0.75
+    assert math.isclose(stretched(0.5, factors[UNSURE]), 0.5)
     assert factors[SURE] == 1.0  # logits already spread wider: never squeezed
 
 
 def test_a_teacher_that_gave_one_probability_everywhere_is_left_as_it_is() -> None:
-    assert _teacher_stretch([_item(UNSURE, 0.4) for _ in range(5)], 2.0) == {}
+    assert teacher_stretch([_item(UNSURE, 0.4) for _ in range(5)], 2.0) == {}

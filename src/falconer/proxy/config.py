@@ -29,7 +29,7 @@ class ProxyConfig:
     # label steps a plan filters on (see calibration.fit_filter_threshold)
     label_thresholds: dict[str, float] = field(default_factory=dict)
     # label instruction learnt from the annotator's P(yes) -> the factor its logits were
-    # stretched by to become the head's targets (1.0: as given; see training._teacher_stretch),
+    # stretched by to become the head's targets (1.0: as given; see targets.teacher_stretch),
     # so that the proxy can read its estimate of that P(yes) back (`annotator_probabilities`)
     target_stretches: dict[str, float] = field(default_factory=dict)
 
@@ -67,7 +67,7 @@ class TrainConfig:
     # said yes to 10 of 200 reviews, with this 21; see calibration.fit_label_offset)
     soft_label_offset: bool = True
     # stretch the annotator's logits to at least this standard deviation about 0 before they
-    # become soft targets (None: as given); see training._teacher_stretch. With the next
+    # become soft targets (None: as given); see targets.teacher_stretch. With the next
     # option, retrains of saved e2e annotations (results/e2e/label-decision-variants.jsonl):
     # laptop-aspects-in-criticized (LLM says yes to 5-10%, logit std 0.31) gold F1 0.21x-0.83x
     # of LLM-only -> 0.84x-1.00x; sst2 (std 0.74-0.79, stretched 1.3x) mean 0.773 -> 0.765;

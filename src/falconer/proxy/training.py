@@ -23,32 +23,27 @@ import torch.nn.functional as F  # noqa: N812
 from transformers import get_linear_schedule_with_warmup
 
 from falconer.core.metrics import score_labels, score_spans
-from falconer.core.spans import Span
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.proxy.augment import replace_mentions
 from falconer.proxy.batching import collate, tag_targets
 from falconer.proxy.calibration import fit_label_offset, fit_temperature
 from falconer.proxy.config import ProxyConfig, TrainConfig
 from falconer.proxy.contrastive import label_pairs, warm_up
-from falconer.proxy.encoding import IGNORE, TAG_O, Encoded, EncodedDoc, encode, word_tags
+from falconer.proxy.encoding import Encoded, encode
 from falconer.proxy.inference import WindowPredictions, labels_from, predict_texts, spans_from
 from falconer.proxy.model import ProxyModel
+from falconer.proxy.selection import CheckpointSelection
+from falconer.proxy.targets import (
+    TrainItem,
+    WindowTargets,
+    ruled_out,
+    soft_stretches,
+    soft_targets,
+    train_items,
+    window_targets,
+)
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(slots=True)
-class TrainItem:
-    instruction: str
-    kind: Kind
-    text: str
-    label: bool | None
-    spans: tuple[Span, ...] | None
-    weight: float
-    probability: float | None = None
-    # a cross negative under a span instruction: only the words of `spans` (another task's
-    # answers in this text) are known to be no answer to it; the other words are not trained
-    ruled_out_only: bool = False
 
 
 @dataclass(slots=True)
@@ -121,7 +116,7 @@ def plan_steps(n_windows: int, n_tasks: int, config: TrainConfig) -> int:
 
 class Trainer:
     """Fits a `ProxyModel` in place; keeps the state the held-out annotations choose
-    (`_Selection`)."""
+    (`CheckpointSelection`)."""
 
     def __init__(
         self,
@@ -150,7 +145,7 @@ class Trainer:
             self.proxy_config.label_offsets.pop(split.task.instruction, None)
             self.proxy_config.label_thresholds.pop(split.task.instruction, None)
             self.proxy_config.target_stretches.pop(split.task.instruction, None)
-        items = [item for split in splits for item in _items(split.task, split.train, 1.0)]
+        items = [item for split in splits for item in train_items(split.task, split.train, 1.0)]
         augmented = self._augment(splits)
         negatives = self._cross_negatives(splits)
         report = TrainReport(
@@ -248,7 +243,7 @@ class Trainer:
 
     def _recentres(self, split: _Split) -> bool:
         examples = split.train + split.dev
-        return self.config.soft_label_offset and _soft_targets(self.config, examples)
+        return self.config.soft_label_offset and soft_targets(self.config, examples)
 
     def _split(self, task: TaskData) -> _Split:
         if task.dev:
@@ -273,7 +268,9 @@ class Trainer:
             item
             for split in splits
             if split.task.kind == "span"
-            for item in _items(split.task, replace_mentions(split.train, copies, self.rng), 0.7)
+            for item in train_items(
+                split.task, replace_mentions(split.train, copies, self.rng), 0.7
+            )
         ]
 
     def _cross_negatives(self, splits: Sequence[_Split]) -> list[TrainItem]:
@@ -308,7 +305,7 @@ class Trainer:
                     negatives.append(TrainItem(other, "label", example.text, False, None, weight))
                 if example.spans:
                     negatives += [
-                        _ruled_out(step, example, weight)
+                        ruled_out(step, example, weight)
                         for step in others
                         if kinds[step] == "span" and example.text not in annotated[step]
                     ]
@@ -329,7 +326,7 @@ class Trainer:
             self.proxy_config.max_length,
             self.proxy_config.stride,
         )
-        targets = _window_targets(
+        targets = window_targets(
             items,
             encoded,
             self.config.label_smoothing,
@@ -337,14 +334,14 @@ class Trainer:
             self.config.soft_label_spread,
         )
         total = steps or plan_steps(len(encoded.windows), len(splits), self.config)
-        soft = _soft_targets(self.config, items)
+        soft = soft_targets(self.config, items)
         if soft:
-            self.proxy_config.target_stretches.update(_soft_stretches(items, targets.stretch))
+            self.proxy_config.target_stretches.update(soft_stretches(items, targets.stretch))
         kinds = {split.task.kind for split in splits}
         report.learning_rate = self._learning_rate(len(items), kinds, soft)
         optimizer, scheduler = self._optimizer(total, report.learning_rate)
         eval_every = self.config.eval_every or max(total // 6, 25)
-        selection = _Selection(
+        selection = CheckpointSelection(
             self.config.selection_slack, _dev_sizes(splits), _dev_positives(splits)
         )
         if report.steps:
@@ -424,7 +421,7 @@ class Trainer:
                 if produced >= total:
                     return
 
-    def _loss(self, encoded: Encoded, targets: _Targets, batch: Sequence[int]) -> torch.Tensor:
+    def _loss(self, encoded: Encoded, targets: WindowTargets, batch: Sequence[int]) -> torch.Tensor:
         """The mean yes/no loss of the batch's label windows plus the mean tag loss of its
         tagged tokens: each kind keeps its scale whatever the mix (counting every window once
         instead cost multitask sst2 1.4 points, window_mean_loss.py)."""
@@ -438,7 +435,9 @@ class Trainer:
             loss = loss + (losses.tags[losses.tagged] * w).sum() / w.sum()
         return loss
 
-    def _losses(self, encoded: Encoded, targets: _Targets, batch: Sequence[int]) -> _BatchLosses:
+    def _losses(
+        self, encoded: Encoded, targets: WindowTargets, batch: Sequence[int]
+    ) -> _BatchLosses:
         """Unreduced losses of one batch: per window for yes/no targets, per token for tags."""
         windows = [encoded.windows[i] for i in batch]
         inputs = collate(windows, self.tokenizer.pad_token_id)
@@ -506,7 +505,7 @@ class Trainer:
             texts = list(unlabeled.get(split.task.instruction, ()))[: self.config.self_training_max]
             if texts:
                 examples = self._confident(split, texts)
-                pseudo.extend(_items(split.task, examples, 0.5))
+                pseudo.extend(train_items(split.task, examples, 0.5))
         return pseudo
 
     def _confident(self, split: _Split, texts: Sequence[str]) -> list[Example]:
@@ -544,64 +543,6 @@ class Trainer:
         return keep
 
 
-class _Selection:
-    """Which checkpoint a fit keeps: the latest whose held-out score is within `slack`
-    standard errors of the best seen, among those of the second half of the fit's steps
-    (`Trainer._train` scores no earlier one). An early checkpoint can score perfectly on a few
-    held-out texts by luck, and more so since span decoding repairs the name boundaries an
-    undertrained proxy gets wrong: conll-persons, seed 0, held-out exact F1 1.0 after 50 of
-    300 steps, 0.86-0.88 later; kept, it scored 0.701 on test, the last checkpoint 0.797.
-    The test score mostly keeps rising to the last step (checkpoint-selection.json).
-    Decided as evaluations come, with one snapshot: a later checkpoint that qualifies replaces
-    the kept one, and one that does not cannot have raised the best (a new best always
-    qualifies), so the kept one stays within reach of it."""
-
-    def __init__(
-        self,
-        slack: float,
-        dev_sizes: Mapping[str, int],
-        dev_positives: Mapping[str, int] | None = None,
-    ) -> None:
-        self.slack = slack
-        self.dev_sizes = dev_sizes
-        self.dev_positives = dev_positives or {}
-        self.best = -math.inf
-        self.best_scores: Mapping[str, float] = {}
-
-    def consider(self, score: float, scores: Mapping[str, float]) -> bool:
-        """Whether the checkpoint just scored is the one to keep (so far)."""
-        if score > self.best:
-            self.best, self.best_scores = score, dict(scores)
-        return score >= self.best - self.slack * self.standard_error()
-
-    def standard_error(self) -> float:
-        """Of the best mean held-out score, each task's score read as a share of its texts
-        (add-one smoothed, so a perfect score on a few texts is not taken as certain). A yes/no
-        step's score is the mean of its accuracy and its F1, and F1 counts only the few yes
-        answers: its error is taken over those, and the two errors are added (as if they moved
-        together). Over texts alone, a perfect score on 38 agnews-sports texts (11 of them yes)
-        after 150 of 300 steps kept that checkpoint against 0.97 at every later one: test F1
-        0.900, the last checkpoint's 0.938 (seed 2)."""
-        variances = []
-        for instruction, value in self.best_scores.items():
-            n = self.dev_sizes.get(instruction, 0)
-            if n <= 0:
-                continue
-            error = _share_error(value, n)
-            positives = self.dev_positives.get(instruction)
-            if positives is not None:
-                error = (error + _share_error(value, max(positives, 1))) / 2
-            variances.append(error**2)
-        if not variances:
-            return 0.0
-        return math.sqrt(sum(variances)) / len(variances)
-
-
-def _share_error(value: float, n: int) -> float:
-    share = (value * n + 1) / (n + 2)
-    return math.sqrt(share * (1 - share) / n)
-
-
 def _dev_sizes(splits: Sequence[_Split]) -> dict[str, int]:
     return {split.task.instruction: len(split.dev) for split in splits if split.dev}
 
@@ -627,123 +568,6 @@ class _BatchLosses:
     tags: torch.Tensor
     tagged: torch.Tensor
     window_weights: torch.Tensor
-
-
-@dataclass(slots=True)
-class _Targets:
-    labels: torch.Tensor
-    label_balance: torch.Tensor
-    weights: torch.Tensor
-    tags: list[dict[int, int] | None]
-    stretch: dict[str, float]  # instruction -> factor its annotator's logits were stretched by
-
-
-def _items(task: TaskData, examples: Sequence[Example], weight: float) -> list[TrainItem]:
-    return [
-        TrainItem(
-            task.instruction, task.kind, e.text, e.label, e.spans, weight * e.weight, e.probability
-        )
-        for e in examples
-    ]
-
-
-def _ruled_out(instruction: str, example: Example, weight: float) -> TrainItem:
-    """`example`'s text under another span instruction: its answers are none of that one's."""
-    return TrainItem(
-        instruction, "span", example.text, None, example.spans, weight, ruled_out_only=True
-    )
-
-
-def _window_targets(
-    items: Sequence[TrainItem],
-    encoded: Encoded,
-    smoothing: float,
-    soft: bool = False,
-    spread: float | None = None,
-) -> _Targets:
-    """Per-window label target (NaN where none), class-balance weight, and per-doc word tags;
-    with `soft`, the annotator's P(true) is the target where it gave one (its logit stretched
-    to `spread` per instruction when given)."""
-    n = len(encoded.windows)
-    stretch = _teacher_stretch(items, spread) if soft and spread else {}
-    labels = torch.full((n,), float("nan"))
-    balance = torch.ones(n)
-    weights = torch.ones(n)
-    positive_share = _positive_share(items)
-    for w, window in enumerate(encoded.windows):
-        item = items[window.doc]
-        weights[w] = item.weight
-        if item.kind == "label" and item.label is not None:
-            if soft and item.probability is not None:
-                labels[w] = _stretched(item.probability, stretch.get(item.instruction, 1.0))
-            else:
-                labels[w] = float(item.label) * (1 - smoothing) + smoothing / 2
-            share = positive_share[item.instruction]
-            raw = 0.5 / share if item.label else 0.5 / (1 - share)
-            balance[w] = min(max(raw, 0.33), 3.0)
-    tags = [
-        _tags(doc, item) if item.kind == "span" and item.spans is not None else None
-        for doc, item in zip(encoded.docs, items, strict=True)
-    ]
-    return _Targets(labels, balance, weights, tags, stretch)
-
-
-def _tags(doc: EncodedDoc, item: TrainItem) -> dict[int, int]:
-    tags = word_tags(doc, item.spans or ())
-    if item.ruled_out_only:
-        return {word: TAG_O if tag != TAG_O else IGNORE for word, tag in tags.items()}
-    return tags
-
-
-def _teacher_stretch(items: Sequence[TrainItem], spread: float) -> dict[str, float]:
-    """Per instruction, the factor that gives the annotator's logits a standard deviation of at
-    least `spread` about 0: an unsure teacher's P(yes) all sit near 0.5, and a target that
-    barely varies teaches the ranking weakly; logit 0 stays put, so its yes/no answers do too.
-    A surer teacher is left as it is."""
-    logits: dict[str, list[float]] = {}
-    for item in items:
-        if item.kind == "label" and item.probability is not None and item.weight >= 1.0:
-            logits.setdefault(item.instruction, []).append(_logit(item.probability))
-    return {
-        k: max(1.0, spread / float(np.std(v)))
-        for k, v in logits.items()
-        if len(v) > 1 and np.std(v) > 1e-6
-    }
-
-
-def _soft_stretches(items: Sequence[TrainItem], stretch: Mapping[str, float]) -> dict[str, float]:
-    """Per label instruction whose annotator gave its P(yes), the factor its targets were
-    stretched by (1.0: as given)."""
-    return {
-        item.instruction: stretch.get(item.instruction, 1.0)
-        for item in items
-        if item.kind == "label" and item.probability is not None and item.weight >= 1.0
-    }
-
-
-def _logit(probability: float) -> float:
-    p = min(max(probability, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
-def _stretched(probability: float, factor: float) -> float:
-    return 1.0 / (1.0 + math.exp(-factor * _logit(probability)))
-
-
-def _soft_targets(config: TrainConfig, rows: Sequence[TrainItem] | Sequence[Example]) -> bool:
-    """Whether a fit learns the annotator's P(true) anywhere (its rate and offset depend on it)."""
-    return config.soft_labels and any(row.probability is not None for row in rows)
-
-
-def _positive_share(items: Sequence[TrainItem]) -> dict[str, float]:
-    counts: dict[str, list[int]] = {}
-    for item in items:
-        if item.kind == "label" and item.weight >= 1.0:
-            entry = counts.setdefault(item.instruction, [0, 0])
-            entry[0] += bool(item.label)
-            entry[1] += 1
-    shares = {k: min(max(p / n, 0.05), 0.95) for k, (p, n) in counts.items()}
-    return {item.instruction: shares.get(item.instruction, 0.5) for item in items}
 
 
 def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
