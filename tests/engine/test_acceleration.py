@@ -86,8 +86,10 @@ def test_auto_serves_bfloat16_where_the_cpu_computes_it_and_guarded_int8_elsewhe
     run_and_corpus: tuple[Path, Corpus], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run, corpus = run_and_corpus
+    # the fixture's 600 documents, as if a check of a faster runtime paid back from there on
+    monkeypatch.setattr(acceleration, "PAYBACK_DOCUMENTS", 600)
     served = apply_run(run, corpus, tmp_path / "auto", threads=2).execute["runtime"]
-    assert served["asked"] == "auto"
+    assert served["asked"] == "auto" and served["checked"]
     assert served["runtime"] == ("bf16" if native_bfloat16() else "onnx-int8")
     assert served["used"] and min(served["agreement"].values()) >= 0.99
     # a CPU without native bfloat16 (emulated, slower than fp32): int8, checked like any other
@@ -108,4 +110,22 @@ def test_torch_asked_for_serves_unchecked(
         "agreement": {},
         "reason": "asked for",
         "asked": "torch",
+        "checked": False,
     }
+
+
+def test_auto_leaves_a_corpus_too_small_to_pay_a_check_back_to_pytorch_unchecked(
+    run_and_corpus: tuple[Path, Corpus], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, corpus = run_and_corpus
+    monkeypatch.setattr(acceleration, "PAYBACK_DOCUMENTS", 601)
+    report = apply_run(run, corpus, tmp_path / "auto", threads=2)
+    served = report.execute["runtime"]
+    assert (served["asked"], served["runtime"], served["used"]) == ("auto", "torch", True)
+    assert not served["checked"] and served["agreement"] == {}
+    assert (
+        served["reason"]
+        == "600 documents, fewer than the 601 a check of a faster runtime pays back"
+    )
+    assert not (tmp_path / "auto" / "onnx").exists()  # nothing exported
+    assert f"on torch ({served['reason']})" in (tmp_path / "auto" / "report.md").read_text()

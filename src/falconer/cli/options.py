@@ -47,7 +47,8 @@ RUNTIME = typer.Option(
     "auto",
     "--runtime",
     callback=one_of(RUNTIME_CHOICES),
-    help="What runs the proxy: auto (bf16 where the CPU computes it natively, else onnx-int8), "
+    help="What runs the proxy: auto (bf16 where the CPU computes it natively, else onnx-int8; "
+    "torch for corpora under 20,000 documents, too few to pay the check back), "
     "torch (fp32), bf16 (1.5-2x on CPUs with AVX512-BF16/AMX), onnx or onnx-int8 (windows "
     "near a decision recomputed in fp32); any but torch only after it agrees with torch on "
     ">= 99% of the first 1,000 documents, else torch.",

@@ -13,6 +13,14 @@ emulated and slower than fp32: on a 2-core AMD EPYC with AVX2 alone, PyTorch fp3
 criticized-laptop plan at 101-106 reviews/s and guarded int8 at 150-193, agreeing on every
 answer of the check (results/e2e/criticized-415-active-200-80-60-int8-seed4.json). Where
 the check refuses int8, PyTorch fp32 serves.
+
+`auto` checks only a corpus large enough to pay the check back: the check runs both runtimes
+over the first documents of every step, and a faster runtime saves a millisecond or two a
+document. On that AVX2-only EPYC, guarded int8 saved 1.1 ms a review over 4,872 sst2 reviews
+(171 -> 202-224 docs/s) after 17-19 s of export and check, and 2.4 ms a sentence over the
+1,696 of the demo's two-step plan (71 -> 86 docs/s) after 33 s: it paid back from about
+15,000-17,000 and 14,000 documents, and made those runs 1.3-2.1x slower in all
+(`PAYBACK_DOCUMENTS`).
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from falconer.proxy.runtimes import RUNTIMES, RuntimeSpec, native_bfloat16
 # proxies and left as little as 0.9897 agreement on a test split; on 500, 10 of 10 and >= 0.997
 # (results/proxy/int8-margin-fit-*.json, int8-margin-fit-1000-*.json)
 CHECK_DOCUMENTS = 1000
+# the smallest corpus `auto` checks a faster runtime for (see above); smaller ones run on fp32
+PAYBACK_DOCUMENTS = 20_000
 AUTO = "auto"
 RUNTIME_CHOICES = (AUTO, *RUNTIMES)
 
@@ -60,16 +70,24 @@ def accelerate_for(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Switch `proxy` to `runtime` if it agrees with PyTorch on >= 99% of the check texts of
-    every step; what happened, for the run report (`asked` keeps an `auto` visible)."""
+    every step; what happened, for the run report (`asked` keeps an `auto` visible; `checked`
+    says whether the runtimes were compared). `auto` leaves a corpus of fewer than
+    `PAYBACK_DOCUMENTS` documents to PyTorch unchecked."""
     wanted = resolve_runtime(check_runtime(runtime))
     if wanted == "torch":
         return torch_as_asked()
+    if runtime == AUTO:
+        size = sum(1 for _ in itertools.islice(corpus.documents(), PAYBACK_DOCUMENTS))
+        if size < PAYBACK_DOCUMENTS:
+            unchecked = too_few_to_check(size)
+            log(f"PyTorch fp32 serves the execute stage ({unchecked['reason']})")
+            return unchecked
     texts = [d.text for d in itertools.islice(corpus.documents(), CHECK_DOCUMENTS)]
     check = {step.instruction: texts for step in plan.steps}
     report = proxy.accelerate(check, folder, wanted)
     verdict = "serves the execute stage" if report.used else "refused, PyTorch serves"
     log(f"{wanted} {verdict} ({report.reason} on the first {len(texts)} documents)")
-    return asdict(report) | {"asked": runtime}
+    return asdict(report) | {"asked": runtime, "checked": True}
 
 
 def torch_as_asked() -> dict[str, Any]:
@@ -80,7 +98,17 @@ def torch_as_asked() -> dict[str, Any]:
         "agreement": {},
         "reason": "asked for",
         "asked": "torch",
+        "checked": False,
     }
+
+
+def too_few_to_check(documents: int) -> dict[str, Any]:
+    """The runtime report of an `auto` run whose corpus is too small to check another runtime."""
+    reason = (
+        f"{documents:,} documents, fewer than the {PAYBACK_DOCUMENTS:,} a check of a faster "
+        "runtime pays back"
+    )
+    return torch_as_asked() | {"reason": reason, "asked": AUTO}
 
 
 def served_runtime(proxy: Proxy) -> RuntimeSpec:

@@ -29,7 +29,6 @@ from falconer.core.tasks import Example, Kind, TaskData
 from falconer.engine.acceleration import (
     accelerate_for,
     check_runtime,
-    resolve_runtime,
     served_runtime,
 )
 from falconer.engine.answerers import LLMAnswerer
@@ -210,7 +209,7 @@ class Miner:
         self._release_llm()  # a cascade loads it again for its first question
         started = time.perf_counter()
         runtime = self._accelerate(proxy, plan, corpus)
-        if resolve_runtime(self.options.runtime) != "torch":  # a stage only when one ran
+        if runtime["checked"]:  # a stage only when one ran
             seconds["accelerate"] = time.perf_counter() - started
         started = time.perf_counter()
         execution = self._execute(plan, answerer, corpus, served_runtime(proxy))

@@ -196,9 +196,11 @@ def _estimate(threshold: Mapping[str, Any]) -> str:
 
 
 def _served_by(runtime: Mapping[str, Any] | None) -> str:
-    """Which runtime ran the proxy, and why when the one asked for was refused."""
+    """Which runtime ran the proxy, and why when the one asked for was refused or `auto` left
+    the corpus to PyTorch unchecked."""
     if not runtime:
         return ""
     if runtime.get("used"):
-        return f" on {runtime['runtime']}"
+        unchecked_auto = runtime.get("asked") == "auto" and not runtime.get("checked", True)
+        return f" on {runtime['runtime']}" + (f" ({runtime['reason']})" if unchecked_auto else "")
     return f" on torch: {runtime['runtime']} refused, {runtime.get('reason', '')}"
