@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from falconer.core.callbacks import Log, Progress
 from falconer.core.results import LabelResult, SpanResult
 from falconer.engine.apply import apply_run
 from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
-from falconer.engine.execution import Progress
-from falconer.engine.mine import Log, MineOptions, Miner
+from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.report import RunReport
 from falconer.engine.results import read_results
 from falconer.plan.schema import Plan

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from falconer.annotator.sampling import sample_uncertain
+from falconer.core.callbacks import Log
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.tasks import Example, Kind, TaskData
@@ -30,7 +31,6 @@ from falconer.proxy.checks import check_answers, confidences
 Annotate = Callable[[str, Kind, Sequence[Document]], dict[str, Example]]
 Train = Callable[[list[TaskData]], Proxy]
 OnRound = Callable[[Proxy, "ActiveRound"], None]
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,11 @@ from typing import Any
 
 from falconer.annotator.active import ActiveAnnotation, ActiveOptions, ActiveRound, Question
 from falconer.bench.tasks import BenchTask
+from falconer.core.callbacks import Log, Progress
 from falconer.core.documents import Document
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import check_answers
-from falconer.proxy.training import Progress
-
-Log = Callable[[str], None]
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 from falconer.annotator.records import Annotation, AnnotationRun, Provenance, load_run
 from falconer.bench.run_scoring import compare, gold_answers, run_folder_answers
 from falconer.bench.tasks import load_task
+from falconer.core.callbacks import Log, Progress
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.spans import checked_span_type
@@ -31,8 +32,6 @@ from falconer.engine.report import RunReport
 from falconer.llm.usage import PriceTable
 from falconer.plan.schema import Plan
 
-Log = Callable[[str], None]
-Progress = Callable[[str, int, int], None]
 PROJECTED_DOCS = 1_000_000
 
 

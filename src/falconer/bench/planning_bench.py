@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from falconer.annotator.sampling import embed
 from falconer.bench.plan_scoring import score_plan
+from falconer.core.callbacks import Log
 from falconer.core.errors import FalconerError
 from falconer.llm.structured import InvalidOutputError
 from falconer.plan.schema import Plan
@@ -38,7 +39,7 @@ def load_set(path: Path) -> list[dict[str, Any]]:
 
 
 def bench_planning(
-    rows: Sequence[dict[str, Any]], planner: Planner, log: Callable[[str], None] = print
+    rows: Sequence[dict[str, Any]], planner: Planner, log: Log = print
 ) -> tuple[list[PlanningRow], dict[str, Any]]:
     results = []
     started = time.perf_counter()

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from falconer.bench.tasks import BenchTask, GoldDoc
+from falconer.core.callbacks import Log, Progress
 from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.checks import AnswerCheck, check_answers
 from falconer.proxy.distillation import SPAN_TEACHER_FLOOR, STEP_TEACHER_POOL, taught_tasks
 from falconer.proxy.runtimes import GuardedInt8Runtime
-from falconer.proxy.training import Progress
 
-Log = Callable[[str], None]
 Save = Callable[[list["ProxyBenchResult"], list["CrossResult"]], None]
 CHECK_TEXTS = 500
 WARM_START_NEEDS = "needs two --task folders or more, each scored alone (not --multitask)"

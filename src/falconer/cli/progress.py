@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-StepCallback = Callable[[str, int, int], None]
+from falconer.core.callbacks import Progress as ProgressCallback
 
 
 class RateColumn(ProgressColumn):
@@ -31,7 +31,7 @@ class RateColumn(ProgressColumn):
 
 
 @contextmanager
-def training_progress(console: Console | None = None) -> Iterator[StepCallback]:
+def training_progress(console: Console | None = None) -> Iterator[ProgressCallback]:
     """A callback `(stage, step, total)` that drives one bar per stage, with ETA."""
     bars: dict[str, TaskID] = {}
     last: dict[str, int] = {}  # a stage starting over (a new training round) gets a new bar

@@ -26,11 +26,11 @@ document. On that AVX2-only EPYC, guarded int8 saved 1.1 ms a review over 4,872 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from falconer.core.callbacks import Log
 from falconer.core.errors import InputError
 from falconer.engine.corpus import Corpus
 from falconer.plan.schema import Plan
@@ -67,7 +67,7 @@ def accelerate_for(
     corpus: Corpus,
     folder: Path,
     runtime: str,
-    log: Callable[[str], None] = print,
+    log: Log = print,
 ) -> dict[str, Any]:
     """Switch `proxy` to `runtime` if it agrees with PyTorch on >= 99% of the check texts of
     every step; what happened, for the run report (`asked` keeps an `auto` visible; `checked`

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+from falconer.core.callbacks import Progress
 from falconer.core.errors import InputError
 from falconer.engine.acceleration import (
     accelerate_for,
@@ -15,7 +16,7 @@ from falconer.engine.acceleration import (
     torch_as_asked,
 )
 from falconer.engine.corpus import Corpus
-from falconer.engine.execution import Execution, Progress
+from falconer.engine.execution import Execution
 from falconer.engine.ray_engine import RayOptions, execute_on_ray
 from falconer.engine.report import RunReport
 from falconer.engine.run_folder import (

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from falconer.core.callbacks import Log, Progress
 from falconer.engine.corpus import Corpus, bundled_corpus_path
-from falconer.engine.execution import Progress
-from falconer.engine.mine import Log, MineOptions, Miner
+from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.report import RunReport
 from falconer.plan.schema import Plan
 

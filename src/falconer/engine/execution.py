@@ -12,11 +12,12 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from falconer.core.callbacks import Progress
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.engine.corpus import Corpus, Record, Reject
@@ -24,7 +25,6 @@ from falconer.engine.executor import Answerer, PlanExecutor
 from falconer.engine.sinks import RejectLog, ResultSink, State, open_sink
 from falconer.plan.schema import Plan
 
-Progress = Callable[[str, int, int], None]
 REJECTS_FILE = "rejects.jsonl"
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from falconer.annotator.active import ActiveAnnotation, ActiveOptions, Question
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import AnnotationRun, save_run
+from falconer.core.callbacks import Log, Progress
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.metrics import LabelScores
@@ -41,7 +42,7 @@ from falconer.engine.cascade import (
     threshold_at,
 )
 from falconer.engine.corpus import Corpus, sample_documents
-from falconer.engine.execution import Execution, ExecutionReport, Progress
+from falconer.engine.execution import Execution, ExecutionReport
 from falconer.engine.executor import Answerer, PlanExecutor
 from falconer.engine.ray_engine import RayOptions, execute_on_ray
 from falconer.engine.report import RunReport, total_usage
@@ -78,7 +79,6 @@ from falconer.proxy.distillation import (
 )
 from falconer.proxy.runtimes import RuntimeSpec
 
-Log = Callable[[str], None]
 # corpus documents the proxy answers before a budgeted cascade, to see where the budget goes
 BUDGET_SAMPLE = 1000
 

@@ -22,10 +22,10 @@ from typing import Any
 import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
 
+from falconer.core.callbacks import Progress
 from falconer.core.errors import InputError
 from falconer.proxy.backbones import DEFAULT_BACKBONE, quiet_transformers, resolve_backbone
 from falconer.proxy.proxy import set_threads
-from falconer.proxy.training import Progress
 
 HEAD_STAGE = "masked-word head"
 ENCODER_STAGE = "adapting encoder"

@@ -11,19 +11,18 @@ as the proxy reads it. Soft targets (an LLM's P(yes)) pair on their yes/no.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from falconer.core.callbacks import Progress
 from falconer.core.tasks import Example
 from falconer.proxy.batching import collate
 from falconer.proxy.config import ProxyConfig
 from falconer.proxy.encoding import Window, encode
 from falconer.proxy.model import ProxyModel, mean_pool
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)

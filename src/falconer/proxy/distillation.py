@@ -55,9 +55,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from falconer.core.callbacks import Progress
 from falconer.core.tasks import Example, TaskData
 from falconer.proxy.proxy import Proxy
-from falconer.proxy.training import Progress
 
 CHUNK = 256  # texts per call to the teacher, so the progress bar moves
 STEP_TEACHER_POOL = 1000  # unannotated texts a step teacher answers (3,744 taught no more)

@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoTokenizer
 
+from falconer.core.callbacks import Progress
 from falconer.core.errors import InputError
 from falconer.core.metrics import same_answer_share
 from falconer.core.results import LabelResult, SpanResult
@@ -48,7 +49,7 @@ from falconer.proxy.runtimes import (
     native_bfloat16,
     quantize_int8,
 )
-from falconer.proxy.training import Progress, Trainer, TrainReport
+from falconer.proxy.training import Trainer, TrainReport
 
 PROXY_FILE = "proxy.json"
 HEADS_FILE = "heads.safetensors"

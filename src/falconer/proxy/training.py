@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from transformers import get_linear_schedule_with_warmup
 
+from falconer.core.callbacks import Progress
 from falconer.core.metrics import score_labels, score_spans
 from falconer.core.tasks import Example, Kind, TaskData
 from falconer.proxy.augment import replace_mentions
@@ -42,8 +43,6 @@ from falconer.proxy.targets import (
     train_items,
     window_targets,
 )
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(slots=True)
