@@ -39,3 +39,26 @@ def test_a_folder_that_is_no_run_is_reported_not_raised(bench_dir: Path, tmp_pat
     result = CliRunner().invoke(app, ["bench", "score", str(tmp_path), "--task", str(task)])
     assert result.exit_code == 2
     assert "error:" in result.output and "not a Falconer run or task" in result.output
+
+
+def test_mine_on_a_corpus_without_the_text_field_says_which_fields_it_has_before_any_llm_call(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "reviews.jsonl"
+    corpus.write_text('{"body": "Great screen."}\n{"body": "Slow."}\n\n')
+    run = ["mine", "Is it positive?", "--input", str(corpus), "--output", str(tmp_path / "run")]
+    result = CliRunner().invoke(app, [*run, "--llm", "openai:gpt-4o-mini"])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert "every record read (2) was rejected: no 'text' field (fields: body) (2x)" in line
+    assert "choose another with --text-field" in line
+    assert not (tmp_path / "run" / "plan.json").exists()
+
+
+def test_mine_on_an_empty_corpus_says_it_holds_no_records(tmp_path: Path) -> None:
+    corpus = tmp_path / "empty.jsonl"
+    corpus.write_text("")
+    run = ["mine", "Is it positive?", "--input", str(corpus), "--output", str(tmp_path / "run")]
+    result = CliRunner().invoke(app, run)
+    assert result.exit_code == 2
+    assert f"no documents in {corpus}: it holds no records" in " ".join(result.output.split())

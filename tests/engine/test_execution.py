@@ -238,5 +238,7 @@ def test_a_missing_text_column_is_one_clear_reject_and_an_all_rejected_corpus_an
     corpus = Corpus(tmp_path / "c.csv")
     (reject,) = list(corpus.records())
     assert "no 'text' column (columns: body)" in reject.reason
-    with pytest.raises(InputError, match="no documents"):
+    with pytest.raises(InputError, match="no documents") as raised:
         Execution(plan, small_proxy, corpus, tmp_path / "out").run()
+    assert "no 'text' column (columns: body) (1x)" in str(raised.value)
+    assert "--text-field" in str(raised.value) and "rejects.jsonl" in str(raised.value)

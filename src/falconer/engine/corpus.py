@@ -9,9 +9,11 @@ stream goes on. Offsets of results index into the text exactly as read here.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import random
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -29,6 +31,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 TEXT_SUFFIXES = (".txt",)
 SUPPORTED = JSONL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES + TEXT_SUFFIXES
 DEFAULT_MAX_CHARS = 1_000_000
+REJECTS_EXPLAINED = 100_000  # records read to say why a corpus gave no documents
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,24 @@ class Corpus:
     def count(self) -> int:
         """Records in the corpus (documents and rejects), cheaply, for progress and ETA."""
         return sum(_count_file(path, self) for path in self.files())
+
+
+def no_documents(corpus: Corpus) -> InputError:
+    """The error for a corpus that gave no documents, saying why from its records: it holds
+    none, or the commonest reasons they were rejected (a wrong text field names the fields
+    there are), so the fix is in the message and not in a rejects file to look up."""
+    records = itertools.islice(corpus.records(), REJECTS_EXPLAINED)
+    reasons = Counter(record.reason for record in records if isinstance(record, Reject))
+    if not reasons:
+        return InputError(f"no documents in {corpus.path}: it holds no records")
+    read = sum(reasons.values())
+    common = "; ".join(f"{reason} ({count:,}x)" for reason, count in reasons.most_common(3))
+    hint = ""
+    if any(reason.startswith(f"no {corpus.text_field!r}") for reason in reasons):
+        hint = f" (the text is read from {corpus.text_field!r}; choose another with --text-field)"
+    return InputError(
+        f"no documents in {corpus.path}: every record read ({read:,}) was rejected: {common}{hint}"
+    )
 
 
 def bundled_corpus_path() -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 from falconer.core.callbacks import Progress
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.engine.corpus import Corpus, Record, Reject
+from falconer.engine.corpus import Corpus, Record, Reject, no_documents
 from falconer.engine.executor import Answerer, PlanExecutor
 from falconer.engine.sinks import RejectLog, ResultSink, State, open_sink
 from falconer.plan.schema import Plan
@@ -130,10 +130,7 @@ class Execution:
             if self.progress:
                 self.progress("execute", min(report.records, total), total)
         if report.documents == 0:
-            raise InputError(
-                f"no documents in {self.corpus.path}: {report.rejected} records rejected "
-                f"(see {rejects.path})"
-            )
+            raise InputError(f"{no_documents(self.corpus)}; every reject is in {rejects.path}")
         state["report"] = report.to_dict()
         sink.finish(state)
 

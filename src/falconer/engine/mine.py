@@ -41,7 +41,7 @@ from falconer.engine.cascade import (
     choose_threshold,
     threshold_at,
 )
-from falconer.engine.corpus import Corpus, sample_documents
+from falconer.engine.corpus import Corpus, no_documents, sample_documents
 from falconer.engine.execution import Execution, ExecutionReport
 from falconer.engine.executor import Answerer, PlanExecutor
 from falconer.engine.ray_engine import RayOptions, execute_on_ray
@@ -196,7 +196,7 @@ class Miner:
         size = self.options.active_pool if active else self.options.n_annotate
         sample = sample_documents(corpus, size, self.options.seed)
         if not sample:
-            raise InputError(f"no documents in {corpus.path} (every record was rejected?)")
+            raise no_documents(corpus)
         plan, plan_usage = self._plan(instruction, plan, sample)
         seconds["plan"] = time.perf_counter() - started
         usage["plan"] = total_usage([plan_usage])

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.engine.corpus import Corpus, Reject
+from falconer.engine.corpus import Corpus, Reject, no_documents
 from falconer.engine.execution import REJECTS_FILE, ExecutionReport
 from falconer.engine.executor import PlanExecutor
 from falconer.engine.results import KEPT_FIELD, RESULT_SCHEMA, to_arrow
@@ -103,7 +103,7 @@ def execute_on_ray(
     report.rejects = str(output / REJECTS_FILE)
     staged = _stage(corpus, output / "ray-input", RejectLog(output / REJECTS_FILE), report)
     if report.documents == 0:
-        raise InputError(f"no documents in {corpus.path}: {report.rejected} records rejected")
+        raise InputError(f"{no_documents(corpus)}; every reject is in {report.rejects}")
     if not ray.is_initialized():
         ray.init(
             address=options.address,
