@@ -39,6 +39,7 @@ app = typer.Typer(
     "a small proxy reads the corpus.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",  # docstrings reflow to the terminal; `code` stays marked
 )
 app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)

@@ -57,7 +57,9 @@ from falconer.proxy import Proxy
 from falconer.proxy.runtimes import RUNTIMES
 
 bench_app = typer.Typer(
-    help="Benchmarks on ../shared/bench-style task folders.", no_args_is_help=True
+    help="Benchmarks on ../shared/bench-style task folders.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 console = Console()
 
@@ -389,9 +391,10 @@ def bench_e2e_command(
     active_step: int = ACTIVE_STEP,
     span_type: str | None = SPAN_TYPE,
 ) -> None:
-    """LLM-only against Falconer (plan, annotate, train, execute) on each task's test
-    documents: scores against gold, agreement, calls, tokens, $, seconds, docs/s, and both
-    projected to 1M documents."""
+    """LLM-only against Falconer (plan, annotate, train, execute) on each task's test split.
+
+    Scores against gold, agreement, calls, tokens, $, seconds, docs/s, and both projected to
+    1M documents."""
     options = E2EOptions(
         llm=llm,
         annotator=annotator,
@@ -461,8 +464,9 @@ def bench_report_command(
     ),
     json_out: Path | None = JSON_OUT,
 ) -> None:
-    """One report over several e2e runs (other tasks, other seeds, other days): their tables
-    and plots together, each run's machine line kept."""
+    """One report over several e2e runs (other tasks, seeds or days), tables and plots together.
+
+    Each run's machine line is kept."""
     loaded = []
     for path in runs:
         try:

@@ -25,8 +25,10 @@ def demo(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached LLM answers."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
-    """Annotate a sample of the bundled WikiGold corpus with the LLM, train one proxy for two
-    steps (people's names; is it about music?), run it over all 1,696 sentences, report."""
+    """The main job on the bundled WikiGold corpus, offline: annotate, train, execute, report.
+
+    The LLM annotates a sample for two steps (people's names; is it about music?), one proxy
+    learns both and reads all 1,696 sentences, and a report says how it went."""
     options = MineOptions(
         llm=llm, n_annotate=annotate, threads=threads, use_cache=not no_cache, seed=seed
     )

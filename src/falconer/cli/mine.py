@@ -126,9 +126,11 @@ def mine(
     active_step: int = ACTIVE_STEP,
     span_type: str | None = SPAN_TYPE,
 ) -> None:
-    """Plan INSTRUCTION, annotate a sample of the corpus for every step with the LLM, train one
-    proxy, run it over the whole corpus, and write results and a report to the run folder.
-    Rerun the same command after an interruption to resume."""
+    """Plan INSTRUCTION, annotate a sample, train one proxy, run it over the whole corpus.
+
+    The LLM plans and annotates a sample of the corpus for every step; one proxy learns every
+    step and reads the whole corpus; results and a report go to the run folder. Rerun the
+    same command after an interruption to resume."""
     options = MineOptions(
         llm=llm,
         n_annotate=annotate,
