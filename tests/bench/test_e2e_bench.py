@@ -27,6 +27,7 @@ from falconer.bench.e2e_bench import E2EBench, E2EOptions, annotated_ids
 from falconer.bench.e2e_report import write_report
 from falconer.cli.app import app
 from falconer.core.errors import InputError
+from falconer.engine.acceleration import PAYBACK_DOCUMENTS, resolve_runtime
 
 pytestmark = pytest.mark.slow
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -178,3 +179,14 @@ def test_a_rerun_keeps_the_corpus_file_so_its_runs_can_resume(
     other = bench._corpus(task, ids | {"sst2-te-3"}, tmp_path / "corpus.jsonl")
     assert other.count() == 4 and other.fingerprint() != first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl"]
+
+
+def test_e2e_serves_falconer_from_the_runtime_auto_stands_for_whatever_the_split_size(
+    tmp_path: Path,
+) -> None:
+    """Its 1M-document projection uses the rate measured here, so the proxy must run as it
+    would over 1M documents: `auto` alone leaves a test split to fp32 unchecked."""
+    bench = E2EBench(tmp_path, E2EOptions(max_docs=PAYBACK_DOCUMENTS // 100))
+    assert bench._miner(tmp_path / "run").options.runtime == resolve_runtime("auto") != "auto"
+    asked = E2EBench(tmp_path, E2EOptions(runtime="torch"))._miner(tmp_path / "torch")
+    assert asked.options.runtime == "torch"

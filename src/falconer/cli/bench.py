@@ -41,14 +41,15 @@ from falconer.cli.options import (
     LLM_THREADS,
     MIN_STEPS,
     NO_CACHE,
-    RUNTIME,
     SEED,
     SPAN_TYPE,
     STEP_TEACHERS,
     TEACHER_POOL,
+    one_of,
 )
 from falconer.cli.progress import training_progress
 from falconer.core.errors import InputError
+from falconer.engine.acceleration import RUNTIME_CHOICES
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
@@ -383,7 +384,14 @@ def bench_e2e_command(
     seed: int = SEED,
     json_out: Path | None = JSON_OUT,
     report: Path | None = typer.Option(None, "--report", help="Write an HTML report here."),
-    runtime: str = RUNTIME,
+    runtime: str = typer.Option(
+        "auto",
+        "--runtime",
+        callback=one_of(RUNTIME_CHOICES),
+        help="What runs Falconer's proxy: auto (the runtime it stands for on this CPU, bf16 or "
+        "onnx-int8, checked even on a small split, as over the 1M documents projected), torch, "
+        "bf16, onnx or onnx-int8.",
+    ),
     backbone: str = BACKBONE,
     distil_from: str | None = DISTIL_FROM,
     active: bool = ACTIVE,
