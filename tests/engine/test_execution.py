@@ -13,7 +13,7 @@ import pytest
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.results import LabelResult, SpanResult
-from falconer.engine.corpus import Corpus, write_jsonl
+from falconer.engine.corpus import Corpus, reject_kind, write_jsonl
 from falconer.engine.execution import Execution
 from falconer.engine.executor import PlanExecutor
 from falconer.engine.sinks import FORMATS
@@ -242,3 +242,11 @@ def test_a_missing_text_column_is_one_clear_reject_and_an_all_rejected_corpus_an
         Execution(plan, small_proxy, corpus, tmp_path / "out").run()
     assert "no 'text' column (columns: body) (1x)" in str(raised.value)
     assert "--text-field" in str(raised.value) and "rejects.jsonl" in str(raised.value)
+
+
+def test_rejects_are_tallied_by_kind_keeping_what_parentheses_name() -> None:
+    assert reject_kind("invalid JSON: Expecting value: line 1 column 1 (char 0)") == "invalid JSON"
+    assert reject_kind("no 'text' field (fields: body, title)") == (
+        "no 'text' field (fields: body, title)"
+    )
+    assert reject_kind("empty text") == "empty text"

@@ -12,9 +12,10 @@ import csv
 import itertools
 import json
 import random
+import re
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,7 @@ TEXT_SUFFIXES = (".txt",)
 SUPPORTED = JSONL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES + TEXT_SUFFIXES
 DEFAULT_MAX_CHARS = 1_000_000
 REJECTS_EXPLAINED = 100_000  # records read to say why a corpus gave no documents
+_REJECT_KIND = re.compile(r"[^:(]*(?:\([^)]*\)[^:(]*)*")  # up to a ':' outside parentheses
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +91,24 @@ class Corpus:
         return sum(_count_file(path, self) for path in self.files())
 
 
-def no_documents(corpus: Corpus) -> InputError:
+def reject_kind(reason: str) -> str:
+    """What a reject is tallied under: the kind of problem, before a ':' and its details (an
+    invalid JSON line's parser message differs from line to line). A ':' in parentheses is
+    part of the kind: "no 'text' field (fields: body)" names the fields there are."""
+    kind = _REJECT_KIND.match(reason)
+    return (kind.group(0).rstrip() if kind else "") or reason
+
+
+def no_documents(corpus: Corpus, reject_kinds: Mapping[str, int] | None = None) -> InputError:
     """The error for a corpus that gave no documents, saying why from its records: it holds
-    none, or the commonest reasons they were rejected (a wrong text field names the fields
-    there are), so the fix is in the message and not in a rejects file to look up."""
-    records = itertools.islice(corpus.records(), REJECTS_EXPLAINED)
-    reasons = Counter(record.reason for record in records if isinstance(record, Reject))
+    none, or the commonest kinds of reject (a wrong text field names the fields there are),
+    so the fix is in the message and not in a rejects file to look up. `reject_kinds` is the
+    tally of a pass that already read the whole corpus; without it the first
+    `REJECTS_EXPLAINED` records are read."""
+    if reject_kinds is None:
+        records = itertools.islice(corpus.records(), REJECTS_EXPLAINED)
+        reject_kinds = Counter(reject_kind(r.reason) for r in records if isinstance(r, Reject))
+    reasons = Counter(reject_kinds)
     if not reasons:
         return InputError(f"no documents in {corpus.path}: it holds no records")
     read = sum(reasons.values())

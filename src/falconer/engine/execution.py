@@ -20,7 +20,7 @@ from typing import Any
 from falconer.core.callbacks import Progress
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
-from falconer.engine.corpus import Corpus, Record, Reject, no_documents
+from falconer.engine.corpus import Corpus, Record, Reject, no_documents, reject_kind
 from falconer.engine.executor import Answerer, PlanExecutor
 from falconer.engine.sinks import RejectLog, ResultSink, State, open_sink
 from falconer.plan.schema import Plan
@@ -48,7 +48,7 @@ class ExecutionReport:
         """Add skipped records, tallied by the kind of problem (the reason before its ':')."""
         self.rejected += len(rejects)
         for reject in rejects:
-            reason = reject.reason.split(":")[0]
+            reason = reject_kind(reject.reason)
             self.reject_reasons[reason] = self.reject_reasons.get(reason, 0) + 1
 
     @property
@@ -130,7 +130,8 @@ class Execution:
             if self.progress:
                 self.progress("execute", min(report.records, total), total)
         if report.documents == 0:
-            raise InputError(f"{no_documents(self.corpus)}; every reject is in {rejects.path}")
+            why = no_documents(self.corpus, report.reject_reasons)
+            raise InputError(f"{why}; every reject is in {rejects.path}")
         state["report"] = report.to_dict()
         sink.finish(state)
 

@@ -103,7 +103,8 @@ def execute_on_ray(
     report.rejects = str(output / REJECTS_FILE)
     staged = _stage(corpus, output / "ray-input", RejectLog(output / REJECTS_FILE), report)
     if report.documents == 0:
-        raise InputError(f"{no_documents(corpus)}; every reject is in {report.rejects}")
+        why = no_documents(corpus, report.reject_reasons)
+        raise InputError(f"{why}; every reject is in {report.rejects}")
     if not ray.is_initialized():
         ray.init(
             address=options.address,
