@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -13,11 +14,18 @@ from fake_server import HALLUCINATION, FakeLLMServer
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import AnnotationRun
 from falconer.core.documents import Document
-from falconer.llm.base import ChatRequest, LLMError, Message
+from falconer.llm.base import (
+    BackendUnavailableError,
+    ChatRequest,
+    InvalidAnswerError,
+    LLMError,
+    Message,
+)
 from falconer.llm.cache import ResponseCache, cache_key
 from falconer.llm.client import LLMClient
 from falconer.llm.openai_compatible import OpenAICompatibleBackend, RetryPolicy
 from falconer.llm.ratelimit import MinuteBudget
+from falconer.planner import Planner
 
 NAMES = ["Report", "Alice", "Moreau", "Bruno", "Keller", "Vienna"]
 FAST_RETRY = RetryPolicy(max_retries=5, base_delay_s=0.01, max_delay_s=0.05)
@@ -146,6 +154,42 @@ def test_client_error_is_not_retried() -> None:
         with pytest.raises(LLMError, match="HTTP 401"):
             asyncio.run(backend.chat(ChatRequest((Message("user", "x"),))))
         assert server.counts["requests"] == 1
+
+
+def test_annotation_stops_once_the_server_refuses_documents_in_a_row() -> None:
+    # a wrong key fails every document alike: asking all 60 would only repeat the refusal
+    with FakeLLMServer() as server:
+        server.scripted = ["401"] * 100
+        with pytest.raises(BackendUnavailableError) as raised:
+            _annotate(server, None, _docs(60), kind="label")
+        asked = server.counts["requests"]
+    assert str(raised.value).startswith("stopped annotating: the LLM failed on ")
+    assert "documents in a row (HTTP 401" in str(raised.value)
+    assert 16 <= asked <= 32  # the watch's limit is the 16 calls in flight
+
+
+def test_a_planner_whose_server_refuses_the_request_stops_instead_of_falling_back() -> None:
+    # a request for text gets a one-step plan when the LLM answers badly, but a backend that
+    # refuses would not annotate that plan either: planning ends, naming the server
+    with FakeLLMServer() as server:
+        server.scripted = ["401"]
+        backend = OpenAICompatibleBackend(server.url, "m", api_key="k", retry=FAST_RETRY)
+        with pytest.raises(LLMError) as raised:
+            Planner(LLMClient(backend)).plan_sync("Extract the names of people.")
+    assert not isinstance(raised.value, InvalidAnswerError)
+    assert str(raised.value).startswith(f"cannot plan: openai-compatible:{server.url}#m failed")
+    assert "HTTP 401" in str(raised.value) and server.counts["requests"] == 1
+
+
+def test_an_unreachable_server_is_named_with_the_connection_error_after_its_retries() -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    retry = RetryPolicy(max_retries=1, base_delay_s=0.01, max_delay_s=0.01)
+    backend = OpenAICompatibleBackend(url, "m", api_key="k", retry=retry)
+    with pytest.raises(LLMError, match=r"gave up after 2 attempts: connection error: Connect"):
+        Planner(LLMClient(backend)).plan_sync("Extract the names of people.")
 
 
 def test_requests_per_minute_budget_makes_callers_wait() -> None:

@@ -24,7 +24,8 @@ from falconer.llm.structured import (
 from falconer.llm.usage import PriceTable, UsageMeter
 
 
-def test_openai_specs_name_url_and_model() -> None:
+def test_openai_specs_name_url_and_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
     backend = create_backend("openai:gpt-4.1-mini", threads=4)
     assert isinstance(backend, OpenAICompatibleBackend)
     assert (backend.base_url, backend.model) == (OPENAI_BASE_URL, "gpt-4.1-mini")
@@ -39,6 +40,15 @@ def test_openai_specs_name_url_and_model() -> None:
 def test_bad_specs_are_input_errors_that_say_what_to_type(spec: str) -> None:
     with pytest.raises(InputError):
         create_backend(spec)
+
+
+def test_openai_without_a_key_says_which_variable_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OPENAI_API_KEY", "FALCONER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(InputError, match="openai:gpt-4o needs an API key: set OPENAI_API_KEY"):
+        create_backend("openai:gpt-4o")
+    assert create_backend("openai:gpt-4o", api_key="sk-given").model == "gpt-4o"
+    assert create_backend("openai-compatible:http://localhost:8000/v1#m").model == "m"
 
 
 def _request(text: str = "hi", **sampling: float) -> ChatRequest:

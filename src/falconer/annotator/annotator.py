@@ -6,7 +6,9 @@ strings the LLM copies out of the document, grounded to offsets by `grounding.gr
 (optionally) each distinct string checked by its own call: a yes/no question with the
 document, or, when the user names the type of name wanted, a multiple choice of its type.
 A document whose call fails (after retries and one repair) is recorded as a failure with
-its reason; the run itself always completes.
+its reason and the run goes on, unless the backend itself is out (`BackendUnavailableError`
+for `OUTAGE_DOCUMENTS` documents in a row): then it stops with that reason instead of
+spending every document's retries on it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.spans import Span, checked_span_type
 from falconer.core.tasks import KINDS, Kind
-from falconer.llm.base import ChatRequest, ChatResponse, LLMError
+from falconer.llm.base import BackendUnavailableError, ChatRequest, ChatResponse, LLMError
 from falconer.llm.client import LLMClient
 from falconer.llm.structured import (
     InvalidOutputError,
@@ -47,10 +49,41 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "type": "type_v1",
 }
 
+# documents in a row whose backend could not answer (at least the calls in flight) before a
+# run stops: an unreachable server or a refused key fails every document, after its retries
+OUTAGE_DOCUMENTS = 8
+
 # The answers of the type template; a span type a user can require is one of the named kinds.
 TYPE_OPTIONS = ("person", "people", "organization", "location", "other")
 # Phrases that carry no content: the model's answer to them is its bias toward each type.
 CONTENT_FREE = ("N/A", "", "XXXX", "[MASK]")
+
+
+class OutageWatch:
+    """Counts the documents in a row that failed because the backend could not answer."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+        self.reason = ""
+
+    def record(self, error: LLMError | None) -> None:
+        if isinstance(error, BackendUnavailableError):
+            self.in_a_row += 1
+            self.reason = error.reason
+        else:
+            self.in_a_row = 0
+
+    @property
+    def out(self) -> bool:
+        return self.in_a_row >= self.limit
+
+    def error(self, cached: bool) -> BackendUnavailableError:
+        rerun = "rerun once it answers" + (": the answers so far are cached" if cached else "")
+        return BackendUnavailableError(
+            f"stopped annotating: the LLM failed on {self.in_a_row} documents in a row "
+            f"({self.reason}); {rerun}"
+        )
 
 
 class SpanAnswer(BaseModel):
@@ -195,18 +228,23 @@ class Annotator:
             with contextlib.suppress(LLMError):  # retried per document, failing only those
                 await self._measure_type_bias()
         gate = asyncio.Semaphore(self.concurrency)
+        watch = OutageWatch(max(OUTAGE_DOCUMENTS, self.concurrency))
         done = 0
 
         async def one(doc: Document) -> Annotation | Failure:
             nonlocal done
             async with gate:
-                outcome = await self._annotate_one(instruction, kind, doc, span_type)
+                if watch.out:
+                    return Failure(doc.id, doc.text, "not asked: the LLM was out")
+                outcome = await self._annotate_one(instruction, kind, doc, span_type, watch)
             done += 1
             if progress is not None:
                 progress(done, len(docs))
             return outcome
 
         outcomes = await asyncio.gather(*(one(doc) for doc in docs))
+        if watch.out:
+            raise watch.error(cached=self.client.cache is not None)
         run = AnnotationRun(instruction, kind)
         for outcome in outcomes:
             if isinstance(outcome, Failure):
@@ -228,7 +266,12 @@ class Annotator:
         return asyncio.run(self.annotate(instruction, kind, docs, span_type=span_type))
 
     async def _annotate_one(
-        self, instruction: str, kind: Kind, doc: Document, span_type: str | None
+        self,
+        instruction: str,
+        kind: Kind,
+        doc: Document,
+        span_type: str | None,
+        watch: OutageWatch,
     ) -> Annotation | Failure:
         template = self.templates[kind]
         parse: Callable[[ChatResponse], Any] = (
@@ -241,6 +284,7 @@ class Annotator:
                 template_version=template.version,
             )
         except LLMError as error:
+            watch.record(error)
             return Failure(doc.id, doc.text, error.reason)
         except InvalidOutputError as error:  # defensive: parsers raise it only inside ask
             return Failure(doc.id, doc.text, f"invalid output: {error}")
@@ -252,6 +296,7 @@ class Annotator:
             cached=answer.response.cached,
             checks=self._checks_version(span_type) if kind == "span" else "",
         )
+        watch.record(None)
         if kind == "label":
             label, probability = answer.value
             return Annotation(
@@ -267,6 +312,7 @@ class Annotator:
         try:
             kept, rejected = await self._verified(instruction, doc.text, grounded.spans, span_type)
         except LLMError as error:
+            watch.record(error)
             return Failure(doc.id, doc.text, f"span check failed: {error.reason}")
         return Annotation(
             doc.id,

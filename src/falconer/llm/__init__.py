@@ -1,8 +1,10 @@
 """LLM access: one small interface, backends behind a registry, cache, validation, accounting."""
 
 from falconer.llm.base import (
+    BackendUnavailableError,
     ChatRequest,
     ChatResponse,
+    InvalidAnswerError,
     LLMBackend,
     LLMError,
     Message,
@@ -17,8 +19,10 @@ from falconer.llm.usage import PriceTable, UsageMeter
 
 __all__ = [
     "Answer",
+    "BackendUnavailableError",
     "ChatRequest",
     "ChatResponse",
+    "InvalidAnswerError",
     "InvalidOutputError",
     "LLMBackend",
     "LLMClient",

@@ -94,6 +94,16 @@ class LLMError(FalconerError):
         self.attempts = attempts
 
 
+class InvalidAnswerError(LLMError):
+    """The model answered, but not in a valid form even after one repair. Unlike a backend
+    that cannot be reached or refuses the request, asking differently may still help."""
+
+
+class BackendUnavailableError(LLMError):
+    """The backend cannot answer now, whatever is asked: unreachable, refusing the key or the
+    model, or still failing after its retries. Callers stop instead of asking again."""
+
+
 class TransientLLMError(LLMError):
     """Worth retrying: rate limit, server error, timeout, broken connection or body."""
 

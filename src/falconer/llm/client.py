@@ -3,7 +3,8 @@
 A backend only knows how to get text. `LLMClient.ask` adds what makes runs cheap to repeat
 and safe: a cache lookup first; after a call, the parser validates the reply; an invalid
 reply gets exactly one repair request; only a valid answer is cached; everything is
-metered per stage. A failure raises `LLMError` with a short reason for that one item.
+metered per stage. A failure raises `LLMError` with a short reason for that one item:
+`InvalidAnswerError` when the model answered but never validly.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from falconer.llm.base import ChatRequest, ChatResponse, LLMBackend, LLMError, Message
+from falconer.llm.base import (
+    ChatRequest,
+    ChatResponse,
+    InvalidAnswerError,
+    LLMBackend,
+    LLMError,
+    Message,
+)
 from falconer.llm.cache import CachedAnswer, ResponseCache, cache_key
 from falconer.llm.structured import InvalidOutputError
 from falconer.llm.usage import UsageMeter
@@ -132,7 +140,7 @@ class LLMClient:
             return response, parse(response)
         except InvalidOutputError as again:
             self.meter.count(stage, "failures")
-            raise LLMError(f"invalid output after one repair: {again}") from None
+            raise InvalidAnswerError(f"invalid output after one repair: {again}") from None
 
     def _store(self, key: str, template_version: str, response: ChatResponse) -> None:
         if self.cache is None:

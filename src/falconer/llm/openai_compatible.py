@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from falconer.llm.base import (
+    BackendUnavailableError,
     ChatRequest,
     ChatResponse,
     LLMBackend,
@@ -32,6 +33,8 @@ from falconer.llm.secrets import api_key_from_environment, redact
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# a wrong key, a forbidden or unknown model or path: every request would get the same answer
+REFUSAL_STATUSES = frozenset({401, 403, 404})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,9 @@ class OpenAICompatibleBackend(LLMBackend):
     def __repr__(self) -> str:  # never show the key
         return f"OpenAICompatibleBackend({self.base_url!r}, {self.model!r})"
 
+    def describe(self) -> str:
+        return f"{self.backend}:{self.base_url}#{self.model}"
+
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -151,7 +157,7 @@ class OpenAICompatibleBackend(LLMBackend):
                 )
             except TransientLLMError as error:
                 if attempt >= self.retry.max_retries:
-                    raise LLMError(
+                    raise BackendUnavailableError(
                         f"gave up after {attempt + 1} attempts: {error.reason}",
                         attempts=attempt + 1,
                     ) from None
@@ -166,7 +172,7 @@ class OpenAICompatibleBackend(LLMBackend):
         except httpx.TimeoutException:
             raise TransientLLMError(f"timeout after {self.timeout_s:g}s") from None
         except httpx.TransportError as error:
-            reason = self._safe(f"connection error: {type(error).__name__}")
+            reason = self._safe(f"connection error: {type(error).__name__}: {error}")
             raise TransientLLMError(reason) from None
         latency = time.perf_counter() - started
         if reply.status_code in RETRY_STATUSES:
@@ -175,7 +181,10 @@ class OpenAICompatibleBackend(LLMBackend):
                 retry_after=parse_retry_after(reply.headers.get("retry-after")),
             )
         if reply.status_code >= 400:
-            raise LLMError(self._safe(f"HTTP {reply.status_code}: {reply.text[:200]}"))
+            reason = self._safe(f"HTTP {reply.status_code}: {reply.text[:200]}")
+            if reply.status_code in REFUSAL_STATUSES:
+                raise BackendUnavailableError(reason)
+            raise LLMError(reason)
         return self._parse(reply, latency)
 
     def _parse(self, reply: httpx.Response, latency: float) -> ChatResponse:

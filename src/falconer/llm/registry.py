@@ -16,6 +16,7 @@ from typing import Any
 
 from falconer.core.errors import InputError
 from falconer.llm.base import LLMBackend
+from falconer.llm.secrets import API_KEY_VARIABLES, api_key_from_environment
 
 Factory = Callable[[str, dict[str, Any]], LLMBackend]
 _FACTORIES: dict[str, Factory] = {}
@@ -46,6 +47,9 @@ def _openai(rest: str, options: dict[str, Any]) -> LLMBackend:
 
     if not rest:
         raise InputError("openai: needs a model, e.g. openai:gpt-4.1-mini")
+    if not (options.get("api_key") or api_key_from_environment()):
+        names = " or ".join(reversed(API_KEY_VARIABLES))
+        raise InputError(f"openai:{rest} needs an API key: set {names}")
     return OpenAICompatibleBackend(OPENAI_BASE_URL, rest, **options)
 
 

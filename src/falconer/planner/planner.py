@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 from falconer.core.errors import InputError
-from falconer.llm.base import ChatRequest, ChatResponse, LLMError, Message
+from falconer.llm.base import ChatRequest, ChatResponse, InvalidAnswerError, LLMError, Message
 from falconer.llm.client import LLMClient
 from falconer.llm.structured import InvalidOutputError, extract_json
 from falconer.plan.expressions import evaluate
@@ -233,23 +233,33 @@ class Planner:
     ) -> PlanResult:
         """Plan with the corpus examples; if no valid plan comes back even after the repair
         round, ask once more without them: small models sometimes copy from the examples
-        instead of following the request."""
+        instead of following the request. A request for text that still gets none falls back
+        to one get_span step. A backend that fails (unreachable, refusing) ends planning
+        instead: it would not annotate a fallback plan either."""
         if not instruction.strip():
             raise InputError("instruction is empty")
         try:
-            plan = await self._ask(instruction, examples, fields)
-        except LLMError:
-            try:
-                if not examples:
-                    raise
-                plan = await self._ask(instruction, (), fields)
-            except LLMError as error:
-                fallback = single_extraction_plan(instruction)
-                if fallback is None:
-                    raise LLMError(f"no valid plan: {error}") from error
-                note = f"the LLM gave no valid plan ({error}); using one get_span step: review it"
-                return PlanResult(fallback, self.prompt_version, self.client.meter.report(), note)
+            plan = await self._valid_plan(instruction, examples, fields)
+        except InvalidAnswerError as error:
+            fallback = single_extraction_plan(instruction)
+            if fallback is None:
+                raise InvalidAnswerError(f"no valid plan: {error}") from error
+            note = f"the LLM gave no valid plan ({error}); using one get_span step: review it"
+            return PlanResult(fallback, self.prompt_version, self.client.meter.report(), note)
+        except LLMError as error:
+            backend = self.client.backend.describe()
+            raise LLMError(f"cannot plan: {backend} failed: {error}") from error
         return PlanResult(plan, self.prompt_version, self.client.meter.report())
+
+    async def _valid_plan(
+        self, instruction: str, examples: Sequence[str], fields: Sequence[str]
+    ) -> Plan:
+        try:
+            return await self._ask(instruction, examples, fields)
+        except InvalidAnswerError:
+            if not examples:
+                raise
+        return await self._ask(instruction, (), fields)
 
     async def _ask(self, instruction: str, examples: Sequence[str], fields: Sequence[str]) -> Plan:
         answer = await self.client.ask(
