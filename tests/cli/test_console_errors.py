@@ -62,3 +62,16 @@ def test_mine_on_an_empty_corpus_says_it_holds_no_records(tmp_path: Path) -> Non
     result = CliRunner().invoke(app, run)
     assert result.exit_code == 2
     assert f"no documents in {corpus}: it holds no records" in " ".join(result.output.split())
+
+
+def test_mine_with_a_mistyped_backbone_folder_fails_before_planning(tmp_path: Path) -> None:
+    corpus = tmp_path / "reviews.jsonl"
+    corpus.write_text('{"text": "Great screen."}\n')
+    run = ["mine", "Is it positive?", "--input", str(corpus), "--output", str(tmp_path / "run")]
+    never_asked = "openai-compatible:http://127.0.0.1:9/v1#m"
+    missing = str(tmp_path / "encoders" / "mini")
+    result = CliRunner().invoke(app, [*run, "--llm", never_asked, "--backbone", missing])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line == f"error: backbone folder not found: {missing}"
+    assert not (tmp_path / "run" / "plan.json").exists()

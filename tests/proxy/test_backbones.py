@@ -21,6 +21,7 @@ from tokenizers import (
 from transformers import AutoConfig, AutoModel, PreTrainedTokenizerFast
 
 from falconer.core import Example, TaskData
+from falconer.core.errors import InputError
 from falconer.core.spans import Span
 from falconer.proxy import Proxy, TrainConfig
 
@@ -136,3 +137,12 @@ def test_encoder_family_trains_predicts_and_round_trips(family: str, tmp_path: P
     proxy.save_pretrained(tmp_path / "saved")
     again = Proxy.from_pretrained(tmp_path / "saved")
     assert again.get_label(SENTENCES[:3], "Is it about laptops?") == labels
+
+
+def test_a_backbone_that_cannot_load_is_named_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="backbone folder not found: /no/such/encoder"):
+        Proxy.check_source("/no/such/encoder")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"cannot load backbone '.*empty'"):
+        Proxy.check_source(str(tmp_path / "empty"))
+    Proxy.check_source("default")  # the bundled MiniLM: its config alone is read

@@ -173,7 +173,10 @@ class Miner:
             raise InputError(f"distil from at least 1 document, not {self.options.distil_pool}")
         if self.options.teacher_pool < 1:
             raise InputError(f"teach from at least 1 document, not {self.options.teacher_pool}")
-        # parsed here so that a typo fails before any LLM call
+        # parsed and checked here so that a typo fails before any LLM call
+        for backbone in (self.options.backbone, self.options.distil_from):
+            if backbone is not None:
+                Proxy.check_source(backbone)
         budget = self.options.llm_budget
         self.budget = None if budget is None else LLMBudget.parse(budget)
 

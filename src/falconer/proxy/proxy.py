@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 from falconer.core.callbacks import Progress
 from falconer.core.errors import InputError
@@ -94,6 +94,22 @@ class Proxy:
         config.max_length = min(config.max_length, _model_max_length(tokenizer, encoder))
         model = ProxyModel(encoder, encoder.config.hidden_size)
         return cls(model, tokenizer, config, threads)
+
+    @staticmethod
+    def check_source(path_or_backbone: str | Path) -> None:
+        """Raise `InputError` now if `from_pretrained` could not load this, reading only its
+        config: a run checks its backbones before the annotation that precedes training,
+        which a mistyped folder would otherwise waste."""
+        name = str(path_or_backbone)
+        path = Path(name)
+        if (path / PROXY_FILE).is_file():
+            return
+        if name.startswith(("/", ".", "~")) and not path.exists():
+            raise InputError(f"backbone folder not found: {name}")
+        try:
+            AutoConfig.from_pretrained(resolve_backbone(name))
+        except (OSError, ValueError) as error:
+            raise InputError(f"cannot load backbone {name!r}: {error}") from error
 
     @classmethod
     def _load(cls, path: Path, threads: int | None) -> Proxy:
