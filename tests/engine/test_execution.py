@@ -13,7 +13,7 @@ import pytest
 from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.results import LabelResult, SpanResult
-from falconer.engine.corpus import Corpus, reject_kind, write_jsonl
+from falconer.engine.corpus import Corpus, no_documents, reject_kind, write_jsonl
 from falconer.engine.execution import Execution
 from falconer.engine.executor import PlanExecutor
 from falconer.engine.sinks import FORMATS
@@ -229,6 +229,28 @@ def test_csv_parquet_and_a_folder_of_text_files_are_read_with_chosen_fields(tmp_
     ]
     rejected = sorted((Path(r.source).name, r.line) for r in found if not isinstance(r, Document))
     assert rejected == [("a.csv", 3), ("b.parquet", 2), ("bad.txt", 1)]
+
+
+def test_spreadsheet_exports_are_read_byte_order_mark_and_semicolons_included(
+    tmp_path: Path,
+) -> None:
+    # Excel's "CSV UTF-8" starts with a byte-order mark, and in many locales it separates by ';'
+    (tmp_path / "excel.csv").write_bytes('\ufefftext,id\n"Great, really.",e1\n'.encode())
+    (tmp_path / "semicolons.csv").write_bytes(b'id;text\ns1;"Slow; loud."\ns2;Fine, quiet.\n')
+    (tmp_path / "marked.jsonl").write_bytes('\ufeff{"id": "j1", "text": "Warm."}\n'.encode())
+    found = [(d.id, d.text) for d in Corpus(tmp_path).documents()]
+    assert found == [
+        ("e1", "Great, really."),
+        ("j1", "Warm."),
+        ("s1", "Slow; loud."),
+        ("s2", "Fine, quiet."),
+    ]
+
+
+def test_a_corpus_in_another_encoding_is_told_to_convert_to_utf8(tmp_path: Path) -> None:
+    (tmp_path / "latin.csv").write_bytes("id,text\n1,caf\u00e9 cr\u00e8me\n".encode("cp1252"))
+    with pytest.raises(InputError, match=r"bytes that are not UTF-8 .*convert it first"):
+        raise no_documents(Corpus(tmp_path / "latin.csv"))
 
 
 def test_a_missing_text_column_is_one_clear_reject_and_an_all_rejected_corpus_an_error(

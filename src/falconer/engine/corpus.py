@@ -116,6 +116,8 @@ def no_documents(corpus: Corpus, reject_kinds: Mapping[str, int] | None = None) 
     hint = ""
     if any(reason.startswith(f"no {corpus.text_field!r}") for reason in reasons):
         hint = f" (the text is read from {corpus.text_field!r}; choose another with --text-field)"
+    elif any(reason.startswith("bytes that are not UTF-8") for reason in reasons):
+        hint = " (Falconer reads UTF-8: convert it first, e.g. iconv -f cp1252 -t utf-8)"
     return InputError(
         f"no documents in {corpus.path}: every record read ({read:,}) was rejected: {common}{hint}"
     )
@@ -185,7 +187,7 @@ def _read_jsonl(path: Path, corpus: Corpus) -> Iterator[Record]:
             if not raw.strip():
                 continue
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as error:
                 yield Reject(name, number, f"bytes that are not UTF-8 at column {error.start + 1}")
                 continue
@@ -206,9 +208,12 @@ def _read_jsonl(path: Path, corpus: Corpus) -> Iterator[Record]:
 
 def _read_csv(path: Path, corpus: Corpus) -> Iterator[Record]:
     name = str(path)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as stream:
+    # utf-8-sig: spreadsheet programs start a UTF-8 CSV with a byte-order mark, which would
+    # otherwise stick to the first column's name
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
+        delimiter = _delimiter(path, stream.readline(), corpus.text_field)
+        stream.seek(0)
         reader = csv.reader(stream, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
@@ -233,6 +238,16 @@ def _read_csv(path: Path, corpus: Corpus) -> Iterator[Record]:
             if not row:
                 continue
             yield _csv_record(path, start, row, text_at, id_at, corpus)
+
+
+def _delimiter(path: Path, header: str, text_field: str) -> str:
+    """The suffix's delimiter, unless only another common one (as spreadsheets set by locale
+    write: ';') splits the header into a list holding the text column."""
+    usual = "\t" if path.suffix.lower() == ".tsv" else ","
+    for candidate in (usual, ",", ";", "\t", "|"):
+        if text_field in next(csv.reader([header.rstrip("\r\n")], delimiter=candidate), []):
+            return candidate
+    return usual
 
 
 def _csv_record(
