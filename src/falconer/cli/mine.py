@@ -15,12 +15,15 @@ from falconer.cli.options import (
     BACKBONE,
     DISTIL_FROM,
     DISTIL_POOL,
+    EXECUTION_PANEL,
     ID_FIELD,
     INPUT,
     LLM,
+    LLM_PANEL,
     MAX_CHARS,
     MIN_STEPS,
     NO_CACHE,
+    OUTPUT_PANEL,
     RUNTIME,
     SEED,
     SPAN_TYPE,
@@ -47,23 +50,43 @@ RESUME_HINT = "interrupted: run the same command again to resume where it stoppe
 FORMAT = typer.Option(
     "parquet",
     "--format",
+    rich_help_panel=OUTPUT_PANEL,
     callback=one_of(FORMATS),
     help=f"Results format: {', '.join(FORMATS)}.",
 )
-BATCH = typer.Option(256, "--batch-size", min=1, help="Documents per batch (and checkpoint).")
+BATCH = typer.Option(
+    256,
+    "--batch-size",
+    rich_help_panel=EXECUTION_PANEL,
+    min=1,
+    help="Documents per batch (and checkpoint).",
+)
 RESTART = typer.Option(
-    False, "--restart", help="Discard an interrupted run's results and start over."
+    False,
+    "--restart",
+    rich_help_panel=OUTPUT_PANEL,
+    help="Discard an interrupted run's results and start over.",
 )
 ENGINE = typer.Option(
     "local",
     "--engine",
+    rich_help_panel=EXECUTION_PANEL,
     callback=one_of(("local", "ray")),
     help="Execute stage: local, or ray (Ray Data).",
 )
 RAY_ADDRESS = typer.Option(
-    None, "--ray-address", help="A Ray cluster to join (default: start Ray on this machine)."
+    None,
+    "--ray-address",
+    rich_help_panel=EXECUTION_PANEL,
+    help="A Ray cluster to join (default: start Ray on this machine).",
 )
-WORKERS = typer.Option(1, "--workers", min=1, help="Ray actors, each with its own proxy.")
+WORKERS = typer.Option(
+    1,
+    "--workers",
+    rich_help_panel=EXECUTION_PANEL,
+    min=1,
+    help="Ray actors, each with its own proxy.",
+)
 
 
 def _ray_options(
@@ -77,23 +100,35 @@ def _ray_options(
 def mine(
     instruction: str = typer.Argument(None, help="What to mine, in plain words."),
     input_path: Path = INPUT,
-    output: Path = typer.Option(Path("falconer-run"), "--output", "-o", help="Run folder."),
-    llm: str = LLM,
-    annotate: int = typer.Option(100, "--annotate", min=4, help="Documents annotated per step."),
-    plan_path: Path | None = typer.Option(
-        None, "--plan", help="A plan (JSON or YAML) to use instead of planning."
-    ),
-    llm_only: bool = typer.Option(
-        False, "--llm-only", help="Baseline: the LLM answers every document; no proxy."
-    ),
     text_field: str = TEXT_FIELD,
     id_field: str = ID_FIELD,
     max_chars: int = MAX_CHARS,
+    output: Path = typer.Option(
+        Path("falconer-run"), "--output", "-o", rich_help_panel=OUTPUT_PANEL, help="Run folder."
+    ),
     output_format: str = FORMAT,
-    batch_size: int = BATCH,
-    threads: int | None = THREADS,
     restart: bool = RESTART,
+    llm: str = LLM,
+    annotate: int = typer.Option(
+        100, "--annotate", rich_help_panel=LLM_PANEL, min=4, help="Documents annotated per step."
+    ),
+    plan_path: Path | None = typer.Option(
+        None,
+        "--plan",
+        rich_help_panel=LLM_PANEL,
+        help="A plan (JSON or YAML) to use instead of planning.",
+    ),
+    llm_only: bool = typer.Option(
+        False,
+        "--llm-only",
+        rich_help_panel=LLM_PANEL,
+        help="Baseline: the LLM answers every document; no proxy.",
+    ),
     no_cache: bool = NO_CACHE,
+    active: bool = ACTIVE,
+    active_start: int = ACTIVE_START,
+    active_step: int = ACTIVE_STEP,
+    span_type: str | None = SPAN_TYPE,
     backbone: str = BACKBONE,
     distil_from: str | None = DISTIL_FROM,
     distil_pool: int = DISTIL_POOL,
@@ -101,13 +136,16 @@ def mine(
     teacher_pool: int = TEACHER_POOL,
     min_steps: int = MIN_STEPS,
     seed: int = SEED,
+    runtime: str = RUNTIME,
+    threads: int | None = THREADS,
+    batch_size: int = BATCH,
     engine: str = ENGINE,
     ray_address: str | None = RAY_ADDRESS,
     workers: int = WORKERS,
-    runtime: str = RUNTIME,
     target_agreement: float | None = typer.Option(
         None,
         "--target-agreement",
+        rich_help_panel=EXECUTION_PANEL,
         min=0.0,
         max=1.0,
         help="Cascade: send documents the proxy is unsure of to the LLM until the 95% "
@@ -117,14 +155,11 @@ def mine(
     llm_budget: str | None = typer.Option(
         None,
         "--llm-budget",
+        rich_help_panel=EXECUTION_PANEL,
         help="Most the cascade may spend on the LLM: calls (500), a share of the corpus's "
         "documents (30%) or dollars ($2.50, priced like the annotation calls). The least sure "
         "answers of all steps go first.",
     ),
-    active: bool = ACTIVE,
-    active_start: int = ACTIVE_START,
-    active_step: int = ACTIVE_STEP,
-    span_type: str | None = SPAN_TYPE,
 ) -> None:
     """Plan INSTRUCTION, annotate a sample, train one proxy, run it over the whole corpus.
 
@@ -174,7 +209,9 @@ def mine(
 def apply(
     run_dir: Path = typer.Argument(..., help="Folder of a finished `falconer mine` run."),
     input_path: Path = INPUT,
-    output: Path = typer.Option(..., "--output", "-o", help="Folder for the results."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", rich_help_panel=OUTPUT_PANEL, help="Folder for the results."
+    ),
     text_field: str = TEXT_FIELD,
     id_field: str = ID_FIELD,
     max_chars: int = MAX_CHARS,
