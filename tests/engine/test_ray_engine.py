@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +13,12 @@ import pyarrow as pa
 import pytest
 
 from falconer.core.documents import Document
+from falconer.core.errors import InputError
 from falconer.engine.acceleration import served_runtime
 from falconer.engine.apply import apply_run
 from falconer.engine.corpus import Corpus, write_jsonl
 from falconer.engine.executor import PlanExecutor
-from falconer.engine.ray_engine import ProxyWorker, RayOptions
+from falconer.engine.ray_engine import ProxyWorker, RayOptions, check_reachable
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 from falconer.proxy.runtimes import GuardedInt8Runtime
@@ -88,3 +90,13 @@ def test_an_actor_serves_the_guarded_int8_runtime_the_driver_checked(
     assert [(r["doc_id"], r["field"], r["start"], r["value"]) for r in answered] == [
         (r.doc_id, r.field, r.start, r.value) for r in expected.rows
     ]
+
+
+def test_a_ray_address_where_nothing_listens_is_refused_before_ray_waits_on_it() -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(InputError, match=f"cannot join the Ray cluster at {address}: nothing"):
+            check_reachable(address, timeout_s=2.0)
+    check_reachable("auto")  # left to Ray

@@ -9,6 +9,7 @@ into the same `results.parquet` the local engine writes: the two engines give th
 from __future__ import annotations
 
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,12 +107,7 @@ def execute_on_ray(
         why = no_documents(corpus, report.reject_reasons)
         raise InputError(f"{why}; every reject is in {report.rejects}")
     if not ray.is_initialized():
-        ray.init(
-            address=options.address,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        _join_ray(options.address)
     cpus = float(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
     if options.workers * options.threads_per_worker >= cpus:
         raise InputError(
@@ -197,3 +193,35 @@ def _kept(plan: Plan, results: Path, documents: int) -> int:
         return documents
     table = pq.read_table(results, columns=["field"])
     return sum(1 for name in table.column("field").to_pylist() if name == KEPT_FIELD)
+
+
+def _join_ray(address: str | None) -> None:
+    import ray
+
+    if address is not None:
+        check_reachable(address)
+    try:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    except ConnectionError as error:
+        raise InputError(f"cannot join the Ray cluster at {address}: {error}") from error
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a HOST:PORT (or ray://HOST:PORT) where nothing accepts a connection: Ray itself
+    waited minutes on a closed port before giving up. `auto` and names without a port are
+    left to Ray."""
+    host, separator, port = address.removeprefix("ray://").rpartition(":")
+    if not separator or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise InputError(
+            f"cannot join the Ray cluster at {address}: nothing accepts a connection there "
+            f"({error})"
+        ) from error
