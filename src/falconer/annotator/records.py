@@ -8,7 +8,7 @@ points into `text`, stored with the text itself so they can always be re-checked
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,18 +169,3 @@ def load_run(path: str | Path) -> AnnotationRun:
         else:
             run.failures.append(Failure(str(row["id"]), row["text"], row["reason"]))
     return run
-
-
-def read_documents(lines: Iterable[str]) -> list[tuple[str, str]]:
-    """(id, text) pairs from JSONL rows with `text` (and optional `id`)."""
-    docs = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            docs.append((str(row.get("id", number)), str(row["text"])))
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            message = f"line {number}: expected a JSON object with `text` ({error})"
-            raise InputError(message) from None
-    return docs

@@ -15,12 +15,12 @@ import typer
 from rich.console import Console
 
 from falconer.annotator.annotator import Annotator
-from falconer.annotator.records import read_documents, save_run
+from falconer.annotator.records import save_run
 from falconer.annotator.sampling import SAMPLERS, choose
-from falconer.cli.options import JSON_OUT, LLM, NO_CACHE, SPAN_TYPE
-from falconer.core.documents import Document
+from falconer.cli.options import ID_FIELD, JSON_OUT, LLM, NO_CACHE, SPAN_TYPE, TEXT_FIELD
 from falconer.core.errors import FalconerError
 from falconer.core.tasks import KINDS
+from falconer.engine.corpus import Corpus, no_documents
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
@@ -37,7 +37,9 @@ def _client(llm: str, no_cache: bool, threads: int, slots: int, timeout: float) 
 
 @app.command("annotate")
 def annotate(
-    corpus: Path = typer.Argument(..., help="JSONL with `text` (and optional `id`) per line"),
+    corpus: Path = typer.Argument(
+        ..., help="JSONL, CSV, Parquet, or a folder of them and of .txt files."
+    ),
     instruction: str = typer.Option(..., "--instruction", "-i", help="the question to ask"),
     kind: str = typer.Option("label", help="label (yes/no) or span (extract)"),
     llm: str = LLM,
@@ -51,12 +53,18 @@ def annotate(
     check_spans: bool = typer.Option(False, help="check each extracted string by yes/no"),
     span_type: str | None = SPAN_TYPE,
     seed: int = typer.Option(0),
+    text_field: str = TEXT_FIELD,
+    id_field: str = ID_FIELD,
 ) -> None:
     """Annotate N documents of CORPUS for one instruction and save them with provenance."""
     if kind not in KINDS or sampler not in SAMPLERS:
         raise FalconerError(f"--kind must be one of {KINDS}, --sampler one of {SAMPLERS}")
-    with corpus.open(encoding="utf-8") as lines:
-        docs = [Document(i, t) for i, t in read_documents(lines)]
+    source = Corpus(corpus, text_field, id_field)
+    docs = list(source.documents())
+    if not docs:
+        raise no_documents(source)
+    if n > len(docs):
+        console.print(f"note: {corpus} holds {len(docs):,} documents; annotating them all")
     chosen = choose(docs, n, sampler=sampler, seed=seed)  # type: ignore[arg-type]
     client = _client(llm, no_cache, threads, slots, timeout)
     annotator = Annotator(client, verify_spans=check_spans, span_type=span_type)
