@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from falconer.core.callbacks import Log, Progress
+from falconer.core.errors import InputError
 from falconer.core.results import LabelResult, SpanResult
 from falconer.engine.apply import apply_run
 from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
@@ -26,6 +27,7 @@ from falconer.engine.report import RunReport
 from falconer.engine.results import read_results
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
+from falconer.proxy.proxy import PROXY_FILE
 
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
@@ -92,6 +94,11 @@ def apply(
 
 @functools.lru_cache(maxsize=4)
 def _proxy(path: str) -> Proxy:
+    if not (Path(path) / PROXY_FILE).is_file():
+        raise InputError(
+            f"{path} is not a trained proxy folder (no {PROXY_FILE}): pass a run's proxy/ "
+            "folder or a Proxy"
+        )
     return Proxy.from_pretrained(path)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from falconer.core.documents import Document
 from falconer.engine.corpus import write_jsonl
 from falconer.engine.sinks import FORMATS
 from falconer.plan.schema import Plan
+from falconer.proxy import UnseenInstructionWarning
 
 pytestmark = pytest.mark.slow
 
@@ -68,3 +70,19 @@ def test_get_label_and_get_span_answer_directly_from_a_proxy_folder(run_dir: Pat
 def test_apply_refuses_a_folder_that_is_not_a_finished_run(tmp_path: Path, corpus: Path) -> None:
     with pytest.raises(falconer.core.errors.InputError, match="not a finished run"):
         falconer.apply(tmp_path, corpus, tmp_path / "out")
+
+
+def test_an_instruction_the_proxy_never_learned_is_answered_with_a_warning(run_dir: Path) -> None:
+    proxy = run_dir / "proxy"
+    sentiment = Plan.load(run_dir / "plan.json").steps[0].instruction
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a trained instruction: no warning at all
+        falconer.get_label(["A gorgeous, moving film."], sentiment, proxy=proxy)
+    with pytest.warns(UnseenInstructionWarning, match="not trained on 'Is it about cooking") as w:
+        (answer,) = falconer.get_label(["Stir the soup."], "Is it about cooking?", proxy=proxy)
+    assert repr(sentiment) in str(w[0].message) and 0.0 <= answer.probability <= 1.0
+
+
+def test_primitives_refuse_a_folder_that_holds_no_trained_proxy(tmp_path: Path) -> None:
+    with pytest.raises(falconer.core.errors.InputError, match="not a trained proxy folder"):
+        falconer.get_span(["Ada met Charles."], "Extract the names of people.", proxy=tmp_path)

@@ -87,6 +87,7 @@ def test_a_span_step_read_by_two_fields_is_asked_once_per_document(
     assert by_field["names"] == by_field["people"]
 
 
+@pytest.mark.filterwarnings("ignore::falconer.proxy.UnseenInstructionWarning")  # a 2nd question
 def test_and_asks_the_second_step_only_where_the_first_holds_and_or_where_it_fails(
     small_proxy: Proxy, bench_dir: Path, instructions: tuple[str, str]
 ) -> None:

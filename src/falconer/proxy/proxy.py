@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,10 @@ PROXY_FILE = "proxy.json"
 HEADS_FILE = "heads.safetensors"
 ENCODER_DIR = "encoder"
 TOKENIZER_DIR = "tokenizer"
+
+
+class UnseenInstructionWarning(UserWarning):
+    """A proxy was asked an instruction it was not trained on."""
 
 
 class Proxy:
@@ -185,8 +190,22 @@ class Proxy:
         """Does each text satisfy the instruction? P(true) per text, windows aggregated."""
         if not _check_inputs(texts, instruction):
             return []
+        self._warn_if_unseen(instruction)
         encoded, predictions = self._predict(texts, instruction, batch_size)
         return labels_from(encoded, predictions, self.config, instruction)
+
+    def _warn_if_unseen(self, instruction: str) -> None:
+        """A proxy answers the instructions it was trained on; another wording gets answers
+        that may follow the nearest trained one or none (see results: instruction
+        following), so say so rather than answer as if it knew."""
+        if self.config.kinds and instruction not in self.config.kinds:
+            trained = ", ".join(repr(known) for known in list(self.config.kinds)[:5])
+            warnings.warn(
+                f"the proxy was not trained on {instruction!r}; its answers may not follow it "
+                f"(trained on: {trained})",
+                UnseenInstructionWarning,
+                stacklevel=3,
+            )
 
     def annotator_probabilities(
         self, texts: Sequence[str], instruction: str, batch_size: int = 64
@@ -214,6 +233,7 @@ class Proxy:
         """The parts of each text the instruction asks for, as character offsets into it."""
         if not _check_inputs(texts, instruction):
             return []
+        self._warn_if_unseen(instruction)
         encoded, predictions = self._predict(texts, instruction, batch_size)
         return spans_from(list(texts), encoded, predictions)
 
