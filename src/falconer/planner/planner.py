@@ -19,7 +19,14 @@ from importlib import resources
 from typing import Any
 
 from falconer.core.errors import InputError
-from falconer.llm.base import ChatRequest, ChatResponse, InvalidAnswerError, LLMError, Message
+from falconer.llm.base import (
+    BackendUnavailableError,
+    ChatRequest,
+    ChatResponse,
+    InvalidAnswerError,
+    LLMError,
+    Message,
+)
 from falconer.llm.client import LLMClient
 from falconer.llm.structured import InvalidOutputError, extract_json
 from falconer.plan.expressions import evaluate
@@ -256,7 +263,9 @@ class Planner:
     ) -> Plan:
         try:
             return await self._ask(instruction, examples, fields)
-        except InvalidAnswerError:
+        except BackendUnavailableError:
+            raise
+        except LLMError:  # an invalid answer, or a request the examples made too long
             if not examples:
                 raise
         return await self._ask(instruction, (), fields)
