@@ -219,7 +219,7 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
     if not separator or not port.isdigit():
         return
     try:
-        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as error:
         raise InputError(
             f"cannot join the Ray cluster at {address}: nothing accepts a connection there "
