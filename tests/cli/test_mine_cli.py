@@ -27,29 +27,27 @@ def test_mine_plans_annotates_trains_executes_then_apply_reuses_it_without_llm(
 ) -> None:
     corpus = _corpus(bench_dir, tmp_path, "news.jsonl", 0, 40)
     run = tmp_path / "run"
-    mined = CliRunner().invoke(
-        app,
-        [
-            "mine",
-            "Extract the names of people.",
-            "--input",
-            str(corpus),
-            "--output",
-            str(run),
-            "--annotate",
-            "8",
-            "--min-steps",
-            "20",
-            "--threads",
-            "2",
-            "--format",
-            "jsonl",
-            "--target-agreement",
-            "0.95",
-            "--llm-budget",
-            "5",
-        ],
-    )
+    command = [
+        "mine",
+        "Extract the names of people.",
+        "--input",
+        str(corpus),
+        "--output",
+        str(run),
+        "--annotate",
+        "8",
+        "--min-steps",
+        "20",
+        "--threads",
+        "2",
+        "--format",
+        "jsonl",
+        "--target-agreement",
+        "0.95",
+        "--llm-budget",
+        "5",
+    ]
+    mined = CliRunner().invoke(app, command)
     assert mined.exit_code == 0, mined.output
     report = json.loads((run / "report.json").read_text())
     assert report["mode"] == "mine" and report["llm"] == "embedded"
@@ -69,6 +67,14 @@ def test_mine_plans_annotates_trains_executes_then_apply_reuses_it_without_llm(
     for name in ("plan.json", "proxy/proxy.json", "results.jsonl", "report.md"):
         assert (run / name).is_file(), name
     assert len(list((run / "annotations").glob("*.jsonl"))) == len(report["plan"]["steps"])
+
+    # run again (as after a crash): the reused annotations report what they cost to make
+    again = CliRunner().invoke(app, command)
+    assert again.exit_code == 0, again.output
+    assert "reusing" in again.output
+    rerun = json.loads((run / "report.json").read_text())
+    assert rerun["usage"]["annotate"] == report["usage"]["annotate"]
+    assert rerun["seconds"]["annotate"] >= min(report["seconds"]["annotate"], 0.5) * 0.5
 
     other = _corpus(bench_dir, tmp_path, "more.jsonl", 40, 30)
     applied = CliRunner().invoke(

@@ -60,6 +60,7 @@ from falconer.engine.run_folder import (
     recorded_learning_rate,
     reusable_run,
     runtime_part,
+    save_run_cost,
 )
 from falconer.engine.sinks import write_atomically
 from falconer.llm.base import LLMBackend
@@ -259,7 +260,9 @@ class Miner:
             return _Learned(runs, proxy, held, unannotated, lessons)
         started = time.perf_counter()
         runs = self._annotate(plan, sample, given)
-        seconds["annotate"] = time.perf_counter() - started
+        # a reused step counts the seconds it took when it was annotated
+        earlier = sum(run.seconds for step_id, run in runs.items() if step_id not in given)
+        seconds["annotate"] = max(time.perf_counter() - started, earlier)
         train, held = self._split(plan, runs)
         started = time.perf_counter()
         unannotated = self._unannotated(plan, self._offset_sample(corpus), runs)
@@ -389,6 +392,7 @@ class Miner:
                 reasons = sorted({f.reason for f in run.failures})[:3]
                 raise InputError(f"the LLM annotated none of the sample for {step.id}: {reasons}")
             save_run(run, path)
+            save_run_cost(run, path)
             self.log(f"  {len(run.annotations)} annotated, {len(run.failures)} failed")
             runs[step.id] = run
         return runs

@@ -35,7 +35,8 @@ ANNOTATIONS_DIR = "annotations"
 
 
 def reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
-    """A saved annotation run of this very step over this very sample, if there is one."""
+    """A saved annotation run of this very step over this very sample, if there is one, with
+    the LLM usage and seconds it cost when it was made (`save_run_cost`)."""
     if not path.is_file():
         return None
     try:
@@ -46,7 +47,25 @@ def reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> Annotati
     fits = run.instruction == step.instruction and run.kind == step.kind
     typed = {a.provenance.span_type for a in run.annotations}
     fits = fits and typed <= {step.span_type}  # a type added or changed since: annotate again
-    return run if fits and ids == sorted(d.id for d in sample) else None
+    if not (fits and ids == sorted(d.id for d in sample)):
+        return None
+    cost = _cost_file(path)
+    if cost.is_file():
+        recorded = json.loads(cost.read_text())
+        run.usage, run.seconds = recorded["usage"], float(recorded["seconds"])
+    return run
+
+
+def save_run_cost(run: AnnotationRun, path: Path) -> None:
+    """Beside an annotation run, what it cost: a rerun that reuses the run (after a crash,
+    say) reports the LLM calls, tokens and dollars that made it, not zero, and a cascade's
+    dollar budget is priced from them."""
+    cost = {"usage": run.usage, "seconds": round(run.seconds, 3)}
+    _cost_file(path).write_text(json.dumps(cost, indent=2) + "\n")
+
+
+def _cost_file(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.cost.json")
 
 
 def fingerprint(
