@@ -27,7 +27,6 @@ from falconer.engine.report import RunReport
 from falconer.engine.results import read_results
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
-from falconer.proxy.proxy import PROXY_FILE
 
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
@@ -94,9 +93,9 @@ def apply(
 
 @functools.lru_cache(maxsize=4)
 def _proxy(path: str) -> Proxy:
-    if not (Path(path) / PROXY_FILE).is_file():
+    if not Proxy.is_saved(path):
         raise InputError(
-            f"{path} is not a trained proxy folder (no {PROXY_FILE}): pass a run's proxy/ "
+            f"{path} is not a trained proxy folder (no proxy.json): pass a run's proxy/ "
             "folder or a Proxy"
         )
     return Proxy.from_pretrained(path)

@@ -48,7 +48,7 @@ def apply_run(
     `ray` options run it on Ray Data instead of in this process."""
     check_runtime(runtime)
     plan_path, proxy_path = run_dir / PLAN_FILE, run_dir / PROXY_DIR
-    if not plan_path.is_file() or not (proxy_path / "proxy.json").is_file():
+    if not plan_path.is_file() or not Proxy.is_saved(proxy_path):
         raise InputError(
             f"{run_dir} is not a finished run folder (needs {PLAN_FILE} and {PROXY_DIR}/)"
         )

@@ -667,7 +667,7 @@ class Miner:
         config = replace(self._train_config(), learning_rate=learning_rate)
         unannotated = unannotated or {}
         key = fingerprint(backbone, config.to_dict(), tasks, unannotated)
-        if (folder / "proxy.json").is_file() and recorded_fingerprint(record) == key:
+        if Proxy.is_saved(folder) and recorded_fingerprint(record) == key:
             self.log(f"reusing the proxy in {folder}")
             return Proxy.from_pretrained(folder, threads=self.options.threads)
         self._release_llm()  # the next active round loads it again

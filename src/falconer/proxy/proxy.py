@@ -87,7 +87,7 @@ class Proxy:
         """A trained proxy folder (with `proxy.json`), or a backbone to put fresh heads on."""
         quiet_transformers()
         path = Path(str(path_or_backbone))
-        if (path / PROXY_FILE).is_file():
+        if cls.is_saved(path):
             return cls._load(path, threads)
         config = ProxyConfig(backbone=str(path_or_backbone), **overrides)
         source = resolve_backbone(config.backbone)
@@ -101,15 +101,19 @@ class Proxy:
         return cls(model, tokenizer, config, threads)
 
     @staticmethod
+    def is_saved(folder: str | Path) -> bool:
+        """Whether `folder` holds a proxy `save_pretrained` wrote (not a bare encoder)."""
+        return (Path(folder) / PROXY_FILE).is_file()
+
+    @staticmethod
     def check_source(path_or_backbone: str | Path) -> None:
         """Raise `InputError` now if `from_pretrained` could not load this, reading only its
         config: a run checks its backbones before the annotation that precedes training,
         which a mistyped folder would otherwise waste."""
         name = str(path_or_backbone)
-        path = Path(name)
-        if (path / PROXY_FILE).is_file():
+        if Proxy.is_saved(name):
             return
-        if name.startswith(("/", ".", "~")) and not path.exists():
+        if name.startswith(("/", ".", "~")) and not Path(name).exists():
             raise InputError(f"backbone folder not found: {name}")
         try:
             AutoConfig.from_pretrained(resolve_backbone(name))
