@@ -20,6 +20,7 @@ from falconer.core.documents import Document
 from falconer.core.errors import InputError
 from falconer.core.tasks import Example, TaskData
 from falconer.engine.executor import Answerer
+from falconer.engine.sinks import write_atomically
 from falconer.plan.schema import Step
 from falconer.proxy import Proxy
 from falconer.proxy.training import FEW_EXAMPLES_RATE
@@ -61,7 +62,7 @@ def save_run_cost(run: AnnotationRun, path: Path) -> None:
     say) reports the LLM calls, tokens and dollars that made it, not zero, and a cascade's
     dollar budget is priced from them."""
     cost = {"usage": run.usage, "seconds": round(run.seconds, 3)}
-    _cost_file(path).write_text(json.dumps(cost, indent=2) + "\n")
+    write_atomically(_cost_file(path), json.dumps(cost, indent=2) + "\n")
 
 
 def _cost_file(path: Path) -> Path:
