@@ -99,18 +99,23 @@ def reject_kind(reason: str) -> str:
     return (kind.group(0).rstrip() if kind else "") or reason
 
 
-def no_documents(corpus: Corpus, reject_kinds: Mapping[str, int] | None = None) -> InputError:
+def no_documents(
+    corpus: Corpus,
+    reject_kinds: Mapping[str, int] | None = None,
+    rejects_file: str | Path | None = None,
+) -> InputError:
     """The error for a corpus that gave no documents, saying why from its records: it holds
     none, or the commonest kinds of reject (a wrong text field names the fields there are),
     so the fix is in the message and not in a rejects file to look up. `reject_kinds` is the
-    tally of a pass that already read the whole corpus; without it the first
-    `REJECTS_EXPLAINED` records are read."""
+    tally of a pass that already read the whole corpus, which wrote every reject to
+    `rejects_file`; without it the first `REJECTS_EXPLAINED` records are read."""
     if reject_kinds is None:
         records = itertools.islice(corpus.records(), REJECTS_EXPLAINED)
         reject_kinds = Counter(reject_kind(r.reason) for r in records if isinstance(r, Reject))
     reasons = Counter(reject_kinds)
+    written = "" if rejects_file is None else f"; every reject is in {rejects_file}"
     if not reasons:
-        return InputError(f"no documents in {corpus.path}: it holds no records")
+        return InputError(f"no documents in {corpus.path}: it holds no records{written}")
     read = sum(reasons.values())
     common = "; ".join(f"{reason} ({count:,}x)" for reason, count in reasons.most_common(3))
     hint = ""
@@ -119,7 +124,8 @@ def no_documents(corpus: Corpus, reject_kinds: Mapping[str, int] | None = None) 
     elif any(reason.startswith("bytes that are not UTF-8") for reason in reasons):
         hint = " (Falconer reads UTF-8: convert it first, e.g. iconv -f cp1252 -t utf-8)"
     return InputError(
-        f"no documents in {corpus.path}: every record read ({read:,}) was rejected: {common}{hint}"
+        f"no documents in {corpus.path}: every record read ({read:,}) was rejected: "
+        f"{common}{hint}{written}"
     )
 
 

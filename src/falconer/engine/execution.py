@@ -130,8 +130,7 @@ class Execution:
             if self.progress:
                 self.progress("execute", min(report.records, total), total)
         if report.documents == 0:
-            why = no_documents(self.corpus, report.reject_reasons)
-            raise InputError(f"{why}; every reject is in {rejects.path}")
+            raise no_documents(self.corpus, report.reject_reasons, rejects.path)
         state["report"] = report.to_dict()
         sink.finish(state)
 

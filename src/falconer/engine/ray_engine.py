@@ -104,8 +104,7 @@ def execute_on_ray(
     report.rejects = str(output / REJECTS_FILE)
     staged = _stage(corpus, output / "ray-input", RejectLog(output / REJECTS_FILE), report)
     if report.documents == 0:
-        why = no_documents(corpus, report.reject_reasons)
-        raise InputError(f"{why}; every reject is in {report.rejects}")
+        raise no_documents(corpus, report.reject_reasons, report.rejects)
     if not ray.is_initialized():
         _join_ray(options.address)
     cpus = float(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
