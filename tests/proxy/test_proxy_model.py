@@ -112,6 +112,10 @@ def test_bad_calls_are_input_errors(trained: Proxy) -> None:
         trained.fit([])
     with pytest.raises(InputError):
         trained.get_label([], " ")
+    with pytest.raises(InputError, match=r"texts\[1\] is NoneType"):
+        trained.get_label(["fine", None], "Is it good?")  # type: ignore[list-item]
+    with pytest.raises(InputError, match=r"texts\[0\] is float"):
+        trained.get_span([float("nan")], "Extract the names of people.")  # type: ignore[list-item]
 
 
 def test_an_empty_batch_gets_no_answers(trained: Proxy) -> None:

@@ -410,6 +410,11 @@ def _check_inputs(texts: Sequence[str], instruction: str) -> bool:
     on an empty batch)."""
     if isinstance(texts, str):
         raise InputError("texts must be a list of strings, not one string")
-    if not instruction.strip():
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            # a tokenizer reads None as an empty text and answers it: a missing value (a
+            # pandas NaN, a null JSON field) would get a confident answer of its own
+            raise InputError(f"texts[{index}] is {type(text).__name__}, not a string")
+    if not isinstance(instruction, str) or not instruction.strip():
         raise InputError("instruction is empty")
     return len(texts) > 0
