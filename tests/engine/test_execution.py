@@ -232,6 +232,42 @@ def test_csv_parquet_and_a_folder_of_text_files_are_read_with_chosen_fields(tmp_
     assert rejected == [("a.csv", 3), ("b.parquet", 2), ("bad.txt", 1)]
 
 
+def test_a_document_whose_id_an_earlier_one_has_is_rejected_so_every_result_row_is_one_document(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.jsonl").write_text(
+        '{"id": "r1", "text": "Loud fan."}\n{"id": "r1", "text": "Dim screen."}\n'
+    )
+    pd.DataFrame({"id": ["r2", "r1"], "text": ["Good keys.", "Loud fan."]}).to_parquet(
+        tmp_path / "b.parquet"
+    )
+    found = list(Corpus(tmp_path).records())
+    assert [(d.id, d.text) for d in found if isinstance(d, Document)] == [
+        ("r1", "Loud fan."),
+        ("r2", "Good keys."),
+    ]
+    rejected = [
+        (Path(r.source).name, r.line, r.reason) for r in found if not isinstance(r, Document)
+    ]
+    assert rejected == [
+        ("a.jsonl", 2, "duplicate id: 'r1'"),
+        ("b.parquet", 2, "duplicate id: 'r1'"),
+    ]
+    assert reject_kind(rejected[0][2]) == "duplicate id"
+    # a second pass reads the same: the ids seen belong to one pass, not to the corpus
+    assert [r.id for r in Corpus(tmp_path).documents()] == ["r1", "r2"]
+
+
+def test_documents_without_ids_in_same_named_files_of_two_folders_get_distinct_ids(
+    tmp_path: Path,
+) -> None:
+    for month in ("2024-01", "2024-02"):
+        (tmp_path / month).mkdir()
+        (tmp_path / month / "part-0.jsonl").write_text('{"text": "The battery lasts."}\n')
+    ids = [d.id for d in Corpus(tmp_path).documents()]
+    assert ids == ["2024-01/part-0.jsonl:1", "2024-02/part-0.jsonl:1"]
+
+
 def test_spreadsheet_exports_are_read_byte_order_mark_and_semicolons_included(
     tmp_path: Path,
 ) -> None:

@@ -41,7 +41,10 @@ TEXT_FIELD = typer.Option(
     "text", "--text-field", rich_help_panel=CORPUS_PANEL, help="Field or column holding the text."
 )
 ID_FIELD = typer.Option(
-    "id", "--id-field", rich_help_panel=CORPUS_PANEL, help="Field holding the id (else file:line)."
+    "id",
+    "--id-field",
+    rich_help_panel=CORPUS_PANEL,
+    help="Field holding the id (else file:line); a repeated id is rejected.",
 )
 MAX_CHARS = typer.Option(
     DEFAULT_MAX_CHARS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from falconer.engine.report import RunReport
+from falconer.engine.report import RunReport, reject_reasons_text
 
 
 def print_report(console: Console, report: RunReport) -> None:
@@ -13,8 +13,11 @@ def print_report(console: Console, report: RunReport) -> None:
         console.print(_steps_table(report))
     console.print(_stages_table(report))
     run = report.execute
+    rejected = f"{run['rejected']:,} rejected"
+    if run["rejected"]:
+        rejected += f" ({reject_reasons_text(run.get('reject_reasons', {}))})"
     console.print(
-        f"{run['documents']:,} documents, {run['rejected']:,} rejected, {run['kept']:,} kept, "
+        f"{run['documents']:,} documents, {rejected}, {run['kept']:,} kept, "
         f"{run['rows']:,} result rows; execute {run['docs_per_second']:,.1f} documents/s "
         f"({run['model']})"
     )

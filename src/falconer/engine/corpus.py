@@ -2,8 +2,9 @@
 
 A corpus of any size is read one record at a time, in a fixed order, so a run can count
 records to resume from. A row that cannot be used (invalid JSON, bytes that are not UTF-8,
-no text field, empty or enormous text) becomes a `Reject` naming its file and line; the
-stream goes on. Offsets of results index into the text exactly as read here.
+no text field, empty or enormous text, an id an earlier document has) becomes a `Reject`
+naming its file and line; the stream goes on. Offsets of results index into the text exactly
+as read here.
 """
 
 from __future__ import annotations
@@ -80,8 +81,13 @@ class Corpus:
         return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files()]
 
     def records(self) -> Iterator[Record]:
+        """Documents and rejects in corpus order. A document whose id an earlier one has is a
+        reject: results are keyed by id, and the rows of two documents under one id could be
+        told apart neither from each other nor when joined back to the corpus. A pass keeps
+        the ids it has seen, about 100 bytes a document."""
+        seen: set[str] = set()
         for path in self.files():
-            yield from _read_file(path, self)
+            yield from _read_file(path, self, seen)
 
     def documents(self) -> Iterator[Document]:
         return (r for r in self.records() if isinstance(r, Document))
@@ -138,15 +144,15 @@ def bundled_corpus() -> list[Document]:
     return list(Corpus(bundled_corpus_path()).documents())
 
 
-def _read_file(path: Path, corpus: Corpus) -> Iterator[Record]:
+def _read_file(path: Path, corpus: Corpus, seen: set[str]) -> Iterator[Record]:
     suffix = path.suffix.lower()
     if suffix in JSONL_SUFFIXES:
-        return _read_jsonl(path, corpus)
+        return _read_jsonl(path, corpus, seen)
     if suffix in CSV_SUFFIXES:
-        return _read_csv(path, corpus)
+        return _read_csv(path, corpus, seen)
     if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(path, corpus)
-    return _read_text_file(path, corpus)
+        return _read_parquet(path, corpus, seen)
+    return _read_text_file(path, corpus, seen)
 
 
 def _count_file(path: Path, corpus: Corpus) -> int:
@@ -159,7 +165,7 @@ def _count_file(path: Path, corpus: Corpus) -> int:
     if suffix in TEXT_SUFFIXES:
         return 1
     if suffix in CSV_SUFFIXES:
-        return sum(1 for _ in _read_csv(path, corpus))
+        return sum(1 for _ in _read_csv(path, corpus, set()))
     count = 0
     with path.open("rb") as stream:
         for line in stream:
@@ -167,7 +173,9 @@ def _count_file(path: Path, corpus: Corpus) -> int:
     return count
 
 
-def _document(source: Path, line: int, text: Any, doc_id: Any, corpus: Corpus) -> Record:
+def _document(
+    source: Path, line: int, text: Any, doc_id: Any, corpus: Corpus, seen: set[str]
+) -> Record:
     name = str(source)
     if text is None:
         return Reject(name, line, f"no {corpus.text_field!r} value")
@@ -182,11 +190,21 @@ def _document(source: Path, line: int, text: Any, doc_id: Any, corpus: Corpus) -
             f"text is {len(text):,} characters, more than the limit of {corpus.max_chars:,}"
             " (raise it with --max-chars)",
         )
-    identifier = f"{source.name}:{line}" if doc_id is None or doc_id == "" else str(doc_id)
+    given = doc_id is not None and doc_id != ""
+    # a file's path below the corpus folder, not its name: two folders may hold part-0.jsonl
+    identifier = str(doc_id) if given else f"{_below_corpus(source, corpus)}:{line}"
+    if identifier in seen:
+        return Reject(name, line, f"duplicate id: {identifier!r}")
+    seen.add(identifier)
     return Document(identifier, text)
 
 
-def _read_jsonl(path: Path, corpus: Corpus) -> Iterator[Record]:
+def _below_corpus(path: Path, corpus: Corpus) -> str:
+    base = corpus.path if corpus.path.is_dir() else path.parent
+    return path.relative_to(base).as_posix()
+
+
+def _read_jsonl(path: Path, corpus: Corpus, seen: set[str]) -> Iterator[Record]:
     name = str(path)
     with path.open("rb") as stream:
         for number, raw in enumerate(stream, start=1):
@@ -209,10 +227,11 @@ def _read_jsonl(path: Path, corpus: Corpus) -> Iterator[Record]:
                 fields = ", ".join(list(row)[:10]) or "none"
                 yield Reject(name, number, f"no {corpus.text_field!r} field (fields: {fields})")
                 continue
-            yield _document(path, number, row[corpus.text_field], row.get(corpus.id_field), corpus)
+            doc_id = row.get(corpus.id_field)
+            yield _document(path, number, row[corpus.text_field], doc_id, corpus, seen)
 
 
-def _read_csv(path: Path, corpus: Corpus) -> Iterator[Record]:
+def _read_csv(path: Path, corpus: Corpus, seen: set[str]) -> Iterator[Record]:
     name = str(path)
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     # utf-8-sig: spreadsheet programs start a UTF-8 CSV with a byte-order mark, which would
@@ -243,7 +262,7 @@ def _read_csv(path: Path, corpus: Corpus) -> Iterator[Record]:
             line = reader.line_num
             if not row:
                 continue
-            yield _csv_record(path, start, row, text_at, id_at, corpus)
+            yield _csv_record(path, start, row, (text_at, id_at), corpus, seen)
 
 
 def _delimiter(path: Path, header: str, text_field: str) -> str:
@@ -257,21 +276,27 @@ def _delimiter(path: Path, header: str, text_field: str) -> str:
 
 
 def _csv_record(
-    path: Path, line: int, row: Sequence[str], text_at: int, id_at: int | None, corpus: Corpus
+    path: Path,
+    line: int,
+    row: Sequence[str],
+    columns: tuple[int, int | None],
+    corpus: Corpus,
+    seen: set[str],
 ) -> Record:
+    text_at, id_at = columns
     if any(_has_undecodable(value) for value in row):
         return Reject(str(path), line, "bytes that are not UTF-8")
     if text_at >= len(row):
         return Reject(str(path), line, f"row has {len(row)} values, no {corpus.text_field!r}")
     doc_id = row[id_at] if id_at is not None and id_at < len(row) else None
-    return _document(path, line, row[text_at], doc_id, corpus)
+    return _document(path, line, row[text_at], doc_id, corpus, seen)
 
 
 def _has_undecodable(value: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in value)
 
 
-def _read_parquet(path: Path, corpus: Corpus) -> Iterator[Record]:
+def _read_parquet(path: Path, corpus: Corpus, seen: set[str]) -> Iterator[Record]:
     name = str(path)
     try:
         table = pq.ParquetFile(path)
@@ -291,18 +316,16 @@ def _read_parquet(path: Path, corpus: Corpus) -> Iterator[Record]:
         ids = batch.column(corpus.id_field).to_pylist() if len(wanted) == 2 else [None] * len(texts)
         for text, doc_id in zip(texts, ids, strict=True):
             row += 1
-            yield _document(path, row, text, doc_id, corpus)
+            yield _document(path, row, text, doc_id, corpus, seen)
 
 
-def _read_text_file(path: Path, corpus: Corpus) -> Iterator[Record]:
+def _read_text_file(path: Path, corpus: Corpus, seen: set[str]) -> Iterator[Record]:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
         yield Reject(str(path), 1, f"bytes that are not UTF-8 at byte {error.start}")
         return
-    base = corpus.path if corpus.path.is_dir() else path.parent
-    record = _document(path, 1, text, str(path.relative_to(base)), corpus)
-    yield record
+    yield _document(path, 1, text, _below_corpus(path, corpus), corpus, seen)
 
 
 def write_jsonl(docs: Sequence[Document], path: Path) -> Path:

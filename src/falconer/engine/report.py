@@ -97,11 +97,12 @@ class RunReport:
         lines.append("")
         if self.execute:
             run = self.execute
+            reasons = reject_reasons_text(run.get("reject_reasons", {}))
             lines += [
                 "## Execution",
                 "",
                 f"{run['documents']} documents read, {run['rejected']} rejected "
-                f"({_reasons(run.get('reject_reasons', {}))}), {run['kept']} kept by the "
+                f"({reasons}), {run['kept']} kept by the "
                 f"filter, {run['rows']} result rows, {run['docs_per_second']} documents/s "
                 f"({run['model']}{_served_by(run.get('runtime'))}).",
                 "",
@@ -173,7 +174,9 @@ class RunReport:
         return [*lines, "", f"Stopped: {stopped}.", ""]
 
 
-def _reasons(counts: Mapping[str, int]) -> str:
+def reject_reasons_text(counts: Mapping[str, int]) -> str:
+    """Why records were rejected, by kind, commonest first: "duplicate id: 200, empty text: 3"."""
+    counts = dict(sorted(counts.items(), key=lambda item: -item[1]))
     return ", ".join(f"{reason}: {count}" for reason, count in counts.items()) or "none"
 
 
