@@ -75,3 +75,20 @@ def test_mine_with_a_mistyped_backbone_folder_fails_before_planning(tmp_path: Pa
     (line,) = result.output.strip().splitlines()
     assert line == f"error: backbone folder not found: {missing}"
     assert not (tmp_path / "run" / "plan.json").exists()
+
+
+def test_mine_into_a_file_or_below_one_says_so_before_planning(tmp_path: Path) -> None:
+    corpus = tmp_path / "reviews.jsonl"
+    corpus.write_text('{"text": "Great screen."}\n')
+    taken = tmp_path / "notes.txt"
+    taken.write_text("not a run folder")
+    never_asked = "openai-compatible:http://127.0.0.1:9/v1#m"
+    mine = ["mine", "Is it positive?", "--input", str(corpus), "--llm", never_asked]
+    result = CliRunner().invoke(app, [*mine, "--output", str(taken)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: output folder {taken} is a file"
+    inside = taken / "run"
+    result = CliRunner().invoke(app, [*mine, "--output", str(inside)])
+    assert result.exit_code == 2
+    assert f"{taken} is a file, not a folder" in result.output
+    assert taken.read_text() == "not a run folder"

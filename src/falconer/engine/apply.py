@@ -24,6 +24,7 @@ from falconer.engine.run_folder import (
     PLAN_FILE,
     PROXY_DIR,
     TRAINING_FILE,
+    make_run_folder,
     recorded_fingerprint,
     runtime_part,
 )
@@ -54,7 +55,7 @@ def apply_run(
         )
     plan = Plan.from_json(plan_path.read_text())
     started = time.perf_counter()
-    output.mkdir(parents=True, exist_ok=True)
+    make_run_folder(output)
     if ray is not None and resolve_runtime(runtime) == "torch":  # actors load it, not the driver
         acceleration = torch_as_asked()
         execution = execute_on_ray(plan, proxy_path, corpus, output, ray)

@@ -56,6 +56,7 @@ from falconer.engine.run_folder import (
     TEACHER_TRAINING_FILE,
     TRAINING_FILE,
     fingerprint,
+    make_run_folder,
     recorded_fingerprint,
     recorded_learning_rate,
     reusable_run,
@@ -190,7 +191,7 @@ class Miner:
     ) -> RunReport:
         """The whole job; `given` annotations (step id -> run, e.g. gold labels of an oracle
         annotator in a benchmark) replace the LLM's for those steps."""
-        self.output.mkdir(parents=True, exist_ok=True)
+        make_run_folder(self.output)
         seconds: dict[str, float] = {}
         usage: dict[str, dict[str, float]] = {}
         started = time.perf_counter()

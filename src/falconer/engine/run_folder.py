@@ -35,6 +35,18 @@ STEP_TEACHERS_DIR = "step-teachers"  # each step fitted alone, one folder per st
 ANNOTATIONS_DIR = "annotations"
 
 
+def make_run_folder(folder: Path) -> Path:
+    """Create `folder` (a run's output) unless it exists; a path that names a file, or runs
+    through one, is an InputError before any work, not an OS error after the LLM's."""
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking == folder:
+        raise InputError(f"output folder {folder} is a file")
+    if blocking is not None:
+        raise InputError(f"output folder {folder}: {blocking} is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
     """A saved annotation run of this very step over this very sample, if there is one, with
     the LLM usage and seconds it cost when it was made (`save_run_cost`)."""
