@@ -131,3 +131,20 @@ def test_a_released_model_answers_the_next_question_after_loading_again() -> Non
     bad = [Document("neg", "A dull , lifeless film with a silly plot and wooden acting .")]
     assert [a.label for a in annotator.annotate_sync(question, "label", bad).annotations] == [False]
     assert backend.loaded
+
+
+def test_a_document_past_the_old_2048_token_context_is_annotated_and_one_past_8192_refused() -> (
+    None
+):
+    # both cores for this one: a 2,100-token prompt takes about a minute on one
+    annotator = Annotator(LLMClient(create_backend("embedded", threads=2, slots=1)))
+    sentence = "The committee met in the town hall to discuss the budget of the old bridge . "
+    long = Document("long", sentence * 112 + "At the end , the mayor John Miller thanked them .")
+    too_long = Document("too-long", sentence * 500)
+    run = annotator.annotate_sync("Does this text mention a bridge?", "label", [long, too_long])
+    assert [a.doc_id for a in run.annotations] == ["long"]
+    assert annotator.client.meter.total().prompt_tokens > 2048
+    (failure,) = run.failures
+    assert failure.doc_id == "too-long"
+    assert "more than the embedded LLM's 8,192 a request" in failure.reason
+    assert "openai-compatible" in failure.reason

