@@ -205,7 +205,7 @@ def _refusal(error: dict[str, Any]) -> LLMError:
         asked, room = (_tokens(error.get(key)) for key in ("n_prompt_tokens", "n_ctx"))
         return LLMError(
             f"the request is {asked} tokens, more than the embedded LLM's {room} a request: "
-            "annotate such long documents with an LLM server of a longer context "
+            "for texts this long use an LLM server of a longer context "
             "(--llm openai-compatible:URL#MODEL)"
         )
     return LLMError(f"embedded llama.cpp error: {str(error.get('message', 'no choices'))[:200]}")
