@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from falconer.core.errors import InputError
 from falconer.llm.base import ChatRequest, ChatResponse, LLMBackend, LLMError, TokenUsage
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
@@ -48,6 +49,14 @@ def test_a_plan_that_stays_invalid_with_examples_is_asked_again_without_them() -
     assert backend.faults == 2  # the first answer and its repair
     assert [step.op for step in result.plan.steps] == ["get_label", "get_span"]
     assert result.plan.filter == "s1"
+
+
+def test_an_instruction_longer_than_a_plan_step_holds_is_refused_before_the_llm_loads() -> None:
+    client = LLMClient(create_backend("embedded", threads=2))
+    pasted = "Extract the prices. " * 120  # a document pasted where the instruction goes
+    with pytest.raises(InputError, match=r"instruction is 2,400 characters; .* at most 2,000"):
+        Planner(client).plan_sync(pasted)
+    assert client.meter.total().calls == 0
 
 
 class AlwaysBroken(LLMBackend):

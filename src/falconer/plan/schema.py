@@ -23,6 +23,11 @@ KIND_OF_OP: dict[str, Kind] = {"get_label": "label", "get_span": "span"}
 _ID = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 
 
+# an instruction says what to mine in a sentence or a few; the planner's request holds the
+# user's, and each step's goes into every annotation and proxy window
+MAX_INSTRUCTION_CHARS = 2000
+
+
 class PlanValidationError(InputError):
     """A plan that cannot be run; the message lists every problem found, with its place."""
 
@@ -32,7 +37,7 @@ class Step(BaseModel):
 
     id: str = Field(pattern=_ID, max_length=64)
     op: Op
-    instruction: str = Field(min_length=1, max_length=2000)
+    instruction: str = Field(min_length=1, max_length=MAX_INSTRUCTION_CHARS)
     # get_span only: the kind of name every span must be (set by the user; the annotator then
     # drops extracted strings of another type, conll-persons exact F1 0.448 -> 0.693).
     span_type: SpanType | None = None

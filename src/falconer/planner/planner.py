@@ -30,7 +30,7 @@ from falconer.llm.base import (
 from falconer.llm.client import LLMClient
 from falconer.llm.structured import InvalidOutputError, extract_json
 from falconer.plan.expressions import evaluate
-from falconer.plan.schema import Plan, PlanValidationError, Step
+from falconer.plan.schema import MAX_INSTRUCTION_CHARS, Plan, PlanValidationError, Step
 
 TEMPLATE = "plan_v1"
 MAX_EXAMPLE_CHARS = 300
@@ -245,6 +245,11 @@ class Planner:
         instead: it would not annotate a fallback plan either."""
         if not instruction.strip():
             raise InputError("instruction is empty")
+        if len(instruction) > MAX_INSTRUCTION_CHARS:
+            raise InputError(
+                f"instruction is {len(instruction):,} characters; say what to mine in at most "
+                f"{MAX_INSTRUCTION_CHARS:,}"
+            )
         try:
             plan = await self._valid_plan(instruction, examples, fields)
         except InvalidAnswerError as error:
