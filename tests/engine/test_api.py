@@ -83,6 +83,12 @@ def test_an_instruction_the_proxy_never_learned_is_answered_with_a_warning(run_d
     assert repr(sentiment) in str(w[0].message) and 0.0 <= answer.probability <= 1.0
 
 
+def test_a_proxy_that_was_never_fitted_warns_that_its_answers_are_random() -> None:
+    fresh = falconer.Proxy.from_pretrained("default")
+    with pytest.warns(UnseenInstructionWarning, match="has not been trained"):
+        fresh.get_span(["Ada met Charles."], "Extract the names of people.")
+
+
 def test_primitives_refuse_a_folder_that_holds_no_trained_proxy(tmp_path: Path) -> None:
     with pytest.raises(falconer.core.errors.InputError, match="not a trained proxy folder"):
         falconer.get_span(["Ada met Charles."], "Extract the names of people.", proxy=tmp_path)

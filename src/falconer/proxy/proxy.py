@@ -202,7 +202,14 @@ class Proxy:
         """A proxy answers the instructions it was trained on; another wording gets answers
         that may follow the nearest trained one or none (see results: instruction
         following), so say so rather than answer as if it knew."""
-        if self.config.kinds and instruction not in self.config.kinds:
+        if not self.config.kinds:
+            warnings.warn(
+                "the proxy has not been trained: its fresh heads answer at random (fit it, or "
+                "load a trained proxy folder)",
+                UnseenInstructionWarning,
+                stacklevel=3,
+            )
+        elif instruction not in self.config.kinds:
             trained = ", ".join(repr(known) for known in list(self.config.kinds)[:5])
             warnings.warn(
                 f"the proxy was not trained on {instruction!r}; its answers may not follow it "
