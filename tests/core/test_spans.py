@@ -20,6 +20,9 @@ def test_span_rejects_offsets_outside_text() -> None:
 def test_task_data_refuses_spans_that_do_not_point_at_their_text() -> None:
     with pytest.raises(InputError, match="off its text"):
         TaskData("Extract names.", "span", [Example("Ann met Bob", spans=(Span(0, 3, "Bob"),))])
+    # a slice past the end is cut short by Python, so its text alone cannot show the error
+    with pytest.raises(InputError, match="off its text"):
+        TaskData("Extract names.", "span", [Example("Ann", spans=(Span(0, 30, "Ann"),))])
 
 
 def test_task_data_refuses_label_examples_without_label() -> None:

@@ -99,6 +99,15 @@ def test_a_span_step_carries_a_span_type_that_round_trips_and_only_it_may() -> N
             Plan.parse({**PLAN, "steps": [wrong, *PLAN["steps"][1:]]})
 
 
+def test_one_instruction_cannot_be_both_a_yes_no_question_and_a_span_request() -> None:
+    steps = [
+        {"id": "a", "op": "get_label", "instruction": "The prices."},
+        {"id": "b", "op": "get_span", "instruction": "The prices."},
+    ]
+    with pytest.raises(PlanValidationError, match="both get_label and get_span"):
+        Plan.parse({"steps": steps, "filter": "a", "fields": {"price": "b"}})
+
+
 def test_steps_that_ask_the_same_question_cannot_require_different_span_types() -> None:
     ask = {"op": "get_span", "instruction": "Extract the names."}
     steps = [{"id": "a", **ask, "span_type": "person"}, {"id": "b", **ask}]

@@ -12,7 +12,7 @@ import torch
 from falconer.bench.proxy_bench import calibration_on_test
 from falconer.bench.tasks import BenchTask, load_task
 from falconer.core import InputError
-from falconer.core.tasks import Example
+from falconer.core.tasks import Example, TaskData
 from falconer.proxy import Proxy, TrainConfig
 from falconer.proxy.calibration import fit_temperature
 
@@ -110,6 +110,12 @@ def test_bad_calls_are_input_errors(trained: Proxy) -> None:
         trained.get_span(["text"], "  ")
     with pytest.raises(InputError):
         trained.fit([])
+    both = [
+        TaskData("Prices?", "label", [Example("It costs $5.", label=True)]),
+        TaskData("Prices?", "span", [Example("It costs $5.", spans=())]),
+    ]
+    with pytest.raises(InputError, match="both a label and a span task"):
+        trained.fit(both)
     with pytest.raises(InputError):
         trained.get_label([], " ")
     with pytest.raises(InputError, match=r"texts\[1\] is NoneType"):

@@ -45,7 +45,7 @@ class Span:
 
     def matches(self, text: str) -> bool:
         """Whether this span's offsets point at its own surface string in `text`."""
-        return text[self.start : self.end] == self.text
+        return self.end <= len(text) and text[self.start : self.end] == self.text
 
     def overlaps(self, other: Span) -> bool:
         return self.start < other.end and other.start < self.end

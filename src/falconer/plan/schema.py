@@ -80,11 +80,20 @@ class Plan(BaseModel):
         if not self.fields and self.filter is None:
             problems.append("plan outputs nothing: give fields, a filter, or both")
         types: dict[str, set[str | None]] = {}
+        ops: dict[str, set[str]] = {}
         for step in self.steps:
             types.setdefault(step.instruction, set()).add(step.span_type)
+            ops.setdefault(step.instruction, set()).add(step.op)
+        # the primitives are called, and the proxy trained, by instruction
         for instruction, kinds in types.items():
-            if len(kinds) > 1:  # the primitives are called by instruction
+            if len(kinds) > 1:
                 problems.append(f"steps asking {instruction!r} require different span types")
+        for instruction, asked in ops.items():
+            if len(asked) > 1:
+                problems.append(
+                    f"steps asking {instruction!r} are both get_label and get_span: word them "
+                    "apart (a yes/no question, and what to extract)"
+                )
         by_id = {step.id: step for step in self.steps}
         for name, step_id in self.fields.items():
             if step_id not in by_id:

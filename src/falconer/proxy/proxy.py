@@ -162,6 +162,7 @@ class Proxy:
         """Fine-tune on all tasks at once; `unlabeled` (instruction -> texts) adds self-training."""
         if not tasks:
             raise InputError("nothing to train on: no tasks given")
+        _check_one_kind_per_instruction(tasks)
         config = config or TrainConfig()
         set_threads(config.threads)
         self.runtime = TorchRuntime(self.model)
@@ -410,6 +411,17 @@ class AccelerationReport:
     used: bool
     agreement: dict[str, float]
     reason: str
+
+
+def _check_one_kind_per_instruction(tasks: Sequence[TaskData]) -> None:
+    """The proxy answers by instruction, so one instruction is a yes/no question or a request
+    for spans, never both; the kind learned last would silently win."""
+    kinds: dict[str, str] = {}
+    for task in tasks:
+        if kinds.setdefault(task.instruction, task.kind) != task.kind:
+            raise InputError(
+                f"{task.instruction!r} is given as both a label and a span task: word them apart"
+            )
 
 
 def _check_inputs(texts: Sequence[str], instruction: str) -> bool:
