@@ -10,6 +10,7 @@ from fake_server import FakeLLMServer
 from typer.testing import CliRunner
 
 from falconer.cli.annotate import app
+from falconer.core.errors import InputError
 
 TASKS = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "tasks"
 
@@ -54,3 +55,34 @@ def test_annotate_reads_any_corpus_format_with_its_text_column(
     assert "holds 3 documents; annotating them all" in " ".join(result.stderr.split())
     rows = {row["id"]: row["label"] for row in map(json.loads, out.read_text().splitlines())}
     assert rows == {"r1": True, "r2": False, "r3": False}  # the fake says yes to "good" only
+
+
+def test_annotate_refuses_an_out_that_is_a_folder_before_asking_the_llm(tmp_path: Path) -> None:
+    corpus = tmp_path / "reviews.jsonl"
+    corpus.write_text('{"text": "A good screen."}\n')
+    never_asked = "openai-compatible:http://127.0.0.1:9/v1#m"
+    command = ["annotate", str(corpus), "-i", "Is it good?", "--llm", never_asked]
+    result = CliRunner().invoke(app, [*command, "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InputError)
+    assert "is a folder: name the JSONL file to write" in str(result.exception)
+
+
+def test_annotate_draws_the_same_sample_of_a_larger_corpus_for_the_same_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FALCONER_CACHE_DIR", str(tmp_path))
+    corpus = tmp_path / "reviews.jsonl"
+    lines = [json.dumps({"id": f"r{i}", "text": f"Review {i} is good."}) for i in range(500)]
+    corpus.write_text("\n".join(lines) + "\n")
+    drawn = []
+    with FakeLLMServer() as server:
+        for out in (tmp_path / "a.jsonl", tmp_path / "b.jsonl"):
+            result = CliRunner().invoke(
+                app,
+                ["annotate", str(corpus), "-i", "Is it good?", "--n", "7", "--out", str(out),
+                 "--llm", f"openai-compatible:{server.url}#fake"],
+            )  # fmt: skip
+            assert result.exit_code == 0, result.output
+            drawn.append([json.loads(line)["id"] for line in out.read_text().splitlines()])
+    assert drawn[0] == drawn[1] and len(set(drawn[0])) == 7

@@ -20,6 +20,13 @@ from falconer.core.errors import InputError
 
 Sampler = Literal["random", "diverse"]
 SAMPLERS: tuple[Sampler, ...] = ("random", "diverse")
+POOL_FACTOR = 20  # the diverse sampler's candidates: a random pool of POOL_FACTOR x N
+
+
+def pool_size(n: int, sampler: Sampler) -> int:
+    """How many random documents `choose` needs to pick N by `sampler`: a caller that streams
+    a large corpus keeps only these (a reservoir), never the whole corpus."""
+    return n * POOL_FACTOR if sampler == "diverse" else n
 
 
 def sample_random(docs: Sequence[Document], n: int, seed: int) -> list[Document]:
@@ -77,7 +84,12 @@ def embed(texts: Sequence[str], backbone: str = "default", batch_size: int = 64)
 
 
 def sample_diverse(
-    docs: Sequence[Document], n: int, seed: int, *, backbone: str = "default", pool_factor: int = 20
+    docs: Sequence[Document],
+    n: int,
+    seed: int,
+    *,
+    backbone: str = "default",
+    pool_factor: int = POOL_FACTOR,
 ) -> list[Document]:
     if n >= len(docs):
         return list(docs)

@@ -16,11 +16,11 @@ from rich.console import Console
 
 from falconer.annotator.annotator import Annotator
 from falconer.annotator.records import save_run
-from falconer.annotator.sampling import SAMPLERS, choose
+from falconer.annotator.sampling import SAMPLERS, choose, pool_size
 from falconer.cli.options import ID_FIELD, JSON_OUT, LLM, NO_CACHE, SPAN_TYPE, TEXT_FIELD
-from falconer.core.errors import FalconerError
+from falconer.core.errors import FalconerError, InputError
 from falconer.core.tasks import KINDS
-from falconer.engine.corpus import Corpus, no_documents
+from falconer.engine.corpus import Corpus, no_documents, sample_documents
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
@@ -43,7 +43,7 @@ def annotate(
     instruction: str = typer.Option(..., "--instruction", "-i", help="the question to ask"),
     kind: str = typer.Option("label", help="label (yes/no) or span (extract)"),
     llm: str = LLM,
-    n: int = typer.Option(200, help="documents to annotate"),
+    n: int = typer.Option(200, min=1, help="documents to annotate"),
     sampler: str = typer.Option("random", help="random | diverse"),
     out: Path = typer.Option(Path("annotations.jsonl"), help="where to write annotations"),
     no_cache: bool = NO_CACHE,
@@ -59,13 +59,15 @@ def annotate(
     """Annotate N documents of CORPUS for one instruction and save them with provenance."""
     if kind not in KINDS or sampler not in SAMPLERS:
         raise FalconerError(f"--kind must be one of {KINDS}, --sampler one of {SAMPLERS}")
+    _check_out(out)
     source = Corpus(corpus, text_field, id_field)
-    docs = list(source.documents())
-    if not docs:
+    # a reservoir of what the sampler needs, so a corpus of millions is never held in memory
+    pool = sample_documents(source, pool_size(n, sampler), seed)  # type: ignore[arg-type]
+    if not pool:
         raise no_documents(source)
-    if n > len(docs):
-        console.print(f"note: {corpus} holds {len(docs):,} documents; annotating them all")
-    chosen = choose(docs, n, sampler=sampler, seed=seed)  # type: ignore[arg-type]
+    if n > len(pool):
+        console.print(f"note: {corpus} holds {len(pool):,} documents; annotating them all")
+    chosen = choose(pool, n, sampler=sampler, seed=seed)  # type: ignore[arg-type]
     client = _client(llm, no_cache, threads, slots, timeout)
     annotator = Annotator(client, verify_spans=check_spans, span_type=span_type)
     run = asyncio.run(annotator.annotate(instruction, kind, chosen))  # type: ignore[arg-type]
@@ -73,6 +75,15 @@ def annotate(
     _print(run.summary())
     done, failed = len(run.annotations), len(run.failures)
     console.print(f"wrote {done} annotations and {failed} failures to {out}")
+
+
+def _check_out(out: Path) -> None:
+    """Before any LLM call: annotations are written only once all are in."""
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder: name the JSONL file to write")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InputError(f"--out {out}: {blocking} is a file, not a folder")
 
 
 @app.command("bench-annotator")
