@@ -92,3 +92,15 @@ def test_mine_into_a_file_or_below_one_says_so_before_planning(tmp_path: Path) -
     assert result.exit_code == 2
     assert f"{taken} is a file, not a folder" in result.output
     assert taken.read_text() == "not a run folder"
+
+
+def test_mine_into_a_folder_inside_its_corpus_folder_is_refused_before_planning(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "reviews.jsonl").write_text('{"text": "Great screen."}\n')
+    never_asked = "openai-compatible:http://127.0.0.1:9/v1#m"
+    mine = ["mine", "Is it positive?", "--input", str(tmp_path), "--llm", never_asked]
+    result = CliRunner().invoke(app, [*mine, "--output", str(tmp_path / "runs" / "first")])
+    assert result.exit_code == 2
+    assert "lies inside the corpus folder" in " ".join(result.output.split())
+    assert not (tmp_path / "runs").exists()

@@ -55,7 +55,7 @@ def apply_run(
         )
     plan = Plan.from_json(plan_path.read_text())
     started = time.perf_counter()
-    make_run_folder(output)
+    make_run_folder(output, corpus.path)
     if ray is not None and resolve_runtime(runtime) == "torch":  # actors load it, not the driver
         acceleration = torch_as_asked()
         execution = execute_on_ray(plan, proxy_path, corpus, output, ray)

@@ -191,7 +191,7 @@ class Miner:
     ) -> RunReport:
         """The whole job; `given` annotations (step id -> run, e.g. gold labels of an oracle
         annotator in a benchmark) replace the LLM's for those steps."""
-        make_run_folder(self.output)
+        make_run_folder(self.output, corpus.path)
         seconds: dict[str, float] = {}
         usage: dict[str, dict[str, float]] = {}
         started = time.perf_counter()

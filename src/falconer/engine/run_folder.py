@@ -35,9 +35,16 @@ STEP_TEACHERS_DIR = "step-teachers"  # each step fitted alone, one folder per st
 ANNOTATIONS_DIR = "annotations"
 
 
-def make_run_folder(folder: Path) -> Path:
+def make_run_folder(folder: Path, corpus: Path) -> Path:
     """Create `folder` (a run's output) unless it exists; a path that names a file, or runs
-    through one, is an InputError before any work, not an OS error after the LLM's."""
+    through one, is an InputError before any work, not an OS error after the LLM's. So is a
+    folder inside the corpus folder: the corpus would read the run's own results (and its
+    changed files would refuse every resume)."""
+    if corpus.is_dir() and folder.resolve().is_relative_to(corpus.resolve()):
+        raise InputError(
+            f"output folder {folder} lies inside the corpus folder {corpus}, which would read "
+            "the run's own files as documents: write it elsewhere"
+        )
     blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
     if blocking == folder:
         raise InputError(f"output folder {folder} is a file")
