@@ -12,10 +12,11 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from falconer.core.callbacks import Log, Progress
 from falconer.core.errors import InputError
@@ -25,10 +26,14 @@ from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
 from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.report import RunReport
 from falconer.engine.results import read_results
+from falconer.engine.run_folder import make_run_folder
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 
 _NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+INPUT_FILE = "input.parquet"  # a DataFrame or list of texts given to `mine` / `apply`, as read
+# a corpus file or folder, a DataFrame with the text (and id) column, or the texts themselves
+CorpusInput: TypeAlias = str | Path | pd.DataFrame | Sequence[str]
 
 
 @dataclass
@@ -55,7 +60,7 @@ class MineResult:
 
 def mine(
     instruction: str | None,
-    input: str | Path,
+    input: CorpusInput,
     output: str | Path = "falconer-run",
     *,
     plan: Plan | str | Path | None = None,
@@ -68,8 +73,9 @@ def mine(
     **options: Any,
 ) -> MineResult:
     """Plan, annotate, train and execute (see `falconer mine --help`); `options` are the
-    fields of `MineOptions` (llm, n_annotate, threads, output_format, ...)."""
-    corpus = Corpus(Path(input), text_field, id_field, max_chars)
+    fields of `MineOptions` (llm, n_annotate, threads, output_format, ...). `input` is a
+    corpus path, a DataFrame or a list of texts (see `corpus_of`)."""
+    corpus = corpus_of(input, Path(output), text_field, id_field, max_chars)
     if plan is not None and not isinstance(plan, Plan):
         plan = Plan.load(plan)
     miner = Miner(Path(output), MineOptions(**options), log, progress)
@@ -79,16 +85,52 @@ def mine(
 
 def apply(
     run_dir: str | Path,
-    input: str | Path,
+    input: CorpusInput,
     output: str | Path,
     *,
     text_field: str = "text",
     id_field: str = "id",
     **options: Any,
 ) -> MineResult:
-    """A finished run's plan and proxy over another corpus, with no LLM."""
-    corpus = Corpus(Path(input), text_field, id_field)
+    """A finished run's plan and proxy over another corpus, with no LLM; `input` as in `mine`."""
+    corpus = corpus_of(input, Path(output), text_field, id_field)
     return MineResult(apply_run(Path(run_dir), corpus, Path(output), **options))
+
+
+def corpus_of(
+    input: CorpusInput,
+    output: Path,
+    text_field: str = "text",
+    id_field: str = "id",
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> Corpus:
+    """A path is read where it lies. A DataFrame (its `text_field` column, and `id_field` if it
+    has one, else its index as ids) or a list of texts (ids 0, 1, ...) is saved into the run
+    folder as `input.parquet` first, since every stage streams the corpus from disk; it is
+    rewritten only when it changed, so the same call after a crash resumes."""
+    if isinstance(input, (str, Path)):
+        return Corpus(Path(input), text_field, id_field, max_chars)
+    table = _input_table(input, text_field, id_field)
+    path = output / INPUT_FILE
+    if not (path.is_file() and pq.read_table(path).equals(table)):
+        make_run_folder(output, corpus=path)
+        pq.write_table(table, path)
+    return Corpus(path, text_field, id_field, max_chars)
+
+
+def _input_table(input: pd.DataFrame | Sequence[str], text_field: str, id_field: str) -> pa.Table:
+    if isinstance(input, pd.DataFrame):
+        if text_field not in input.columns:
+            columns = ", ".join(map(str, list(input.columns)[:10]))
+            raise InputError(f"the DataFrame has no {text_field!r} column (columns: {columns})")
+        ids = input[id_field] if id_field in input.columns else input.index.to_series()
+        texts = list(input[text_field])
+    else:
+        texts, ids = list(input), pd.Series(range(len(input)))
+    # texts as given (a None or a number becomes a reject with its row, as in a file)
+    text_column = pa.array([t if isinstance(t, str) else None for t in texts], pa.string())
+    id_column = pa.array([None if pd.isna(i) else str(i) for i in ids], pa.string())
+    return pa.table({text_field: text_column, id_field: id_column})
 
 
 @functools.lru_cache(maxsize=4)

@@ -58,6 +58,27 @@ def test_results_open_in_pandas_the_same_way_from_every_format(
     pd.testing.assert_frame_equal(frame, reference)
 
 
+def test_a_dataframe_or_a_list_of_texts_is_a_corpus_and_a_rerun_resumes_it(
+    run_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    frame = pd.read_json(corpus, lines=True).rename(columns={"id": "key", "text": "sentence"})
+    from_frame = falconer.apply(run_dir, frame, tmp_path / "frame", text_field="sentence",
+                                id_field="key").to_pandas()  # fmt: skip
+    from_file = falconer.apply(run_dir, corpus, tmp_path / "file").to_pandas()
+    pd.testing.assert_frame_equal(from_frame, from_file)
+    saved = tmp_path / "frame" / "input.parquet"
+    written = saved.stat().st_mtime_ns
+    again = falconer.apply(run_dir, frame, tmp_path / "frame", text_field="sentence",
+                           id_field="key")  # fmt: skip
+    assert saved.stat().st_mtime_ns == written and again.report.execute["resumed_at"] == 40
+    texts = [*frame["sentence"][:3], None]
+    listed = falconer.apply(run_dir, texts, tmp_path / "list")  # type: ignore[arg-type]
+    assert set(listed.to_pandas()["doc_id"]) <= {"0", "1", "2"}
+    assert listed.report.execute["documents"] == 3 and listed.report.execute["rejected"] == 1
+    with pytest.raises(falconer.core.errors.InputError, match=r"no 'text' column \(columns: key"):
+        falconer.apply(run_dir, frame, tmp_path / "no-column")
+
+
 def test_get_label_and_get_span_answer_directly_from_a_proxy_folder(run_dir: Path) -> None:
     sentiment = Plan.load(run_dir / "plan.json").steps[0].instruction
     labels = falconer.get_label(["A gorgeous, moving film."], sentiment, proxy=run_dir / "proxy")
