@@ -26,7 +26,7 @@ from falconer.engine.corpus import DEFAULT_MAX_CHARS, Corpus
 from falconer.engine.mine import MineOptions, Miner
 from falconer.engine.report import RunReport
 from falconer.engine.results import read_results
-from falconer.engine.run_folder import make_run_folder
+from falconer.engine.run_folder import locked_run_folder
 from falconer.plan.schema import Plan
 from falconer.proxy import Proxy
 
@@ -113,8 +113,8 @@ def corpus_of(
     table = _input_table(input, text_field, id_field)
     path = output / INPUT_FILE
     if not (path.is_file() and pq.read_table(path).equals(table)):
-        make_run_folder(output, corpus=path)
-        pq.write_table(table, path)
+        with locked_run_folder(output, corpus=path):  # not under a run still reading it
+            pq.write_table(table, path)
     return Corpus(path, text_field, id_field, max_chars)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from falconer.cli.app import app
+from falconer.engine.run_folder import locked_run_folder
 
 
 def test_a_pipeline_task_given_to_bench_inference_is_one_error_line_not_a_traceback(
@@ -104,3 +106,19 @@ def test_mine_into_a_folder_inside_its_corpus_folder_is_refused_before_planning(
     assert result.exit_code == 2
     assert "lies inside the corpus folder" in " ".join(result.output.split())
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_second_run_on_a_folder_in_use_is_refused_and_a_finished_one_frees_it(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "reviews.jsonl"
+    corpus.write_text('{"text": "Great screen."}\n')
+    run = tmp_path / "run"
+    never_asked = "openai-compatible:http://127.0.0.1:9/v1#m"
+    mine = ["mine", "Is it positive?", "--input", str(corpus), "--llm", never_asked]
+    with locked_run_folder(run, corpus):  # what a running `mine` holds
+        result = CliRunner().invoke(app, [*mine, "--output", str(run)])
+        assert result.exit_code == 2
+        assert f"in use by another falconer run (pid {os.getpid()})" in result.output
+    with locked_run_folder(run, corpus):  # released with the block, as at a run's end
+        pass

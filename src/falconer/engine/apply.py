@@ -24,7 +24,7 @@ from falconer.engine.run_folder import (
     PLAN_FILE,
     PROXY_DIR,
     TRAINING_FILE,
-    make_run_folder,
+    locked_run_folder,
     recorded_fingerprint,
     runtime_part,
 )
@@ -54,34 +54,36 @@ def apply_run(
             f"{run_dir} is not a finished run folder (needs {PLAN_FILE} and {PROXY_DIR}/)"
         )
     plan = Plan.from_json(plan_path.read_text())
-    started = time.perf_counter()
-    make_run_folder(output, corpus.path)
-    if ray is not None and resolve_runtime(runtime) == "torch":  # actors load it, not the driver
-        acceleration = torch_as_asked()
-        execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
-    else:
-        proxy = Proxy.from_pretrained(proxy_path, threads=threads)
-        acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
-        if ray is not None:  # checked once here, rebuilt by every actor
-            execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served_runtime(proxy))
+    with locked_run_folder(output, corpus.path):
+        started = time.perf_counter()
+        if ray is not None and resolve_runtime(runtime) == "torch":  # the actors load it
+            acceleration = torch_as_asked()
+            execution = execute_on_ray(plan, proxy_path, corpus, output, ray)
         else:
-            fingerprint = recorded_fingerprint(run_dir / TRAINING_FILE)
-            identity = json.dumps({"proxy": fingerprint} | runtime_part(proxy), sort_keys=True)
-            execution = Execution(
-                plan, proxy, corpus, output, output_format, batch_size, restart, progress, identity
-            ).run()
-    report = RunReport(
-        "apply",
-        str(corpus.path),
-        plan.to_neutral(),
-        seconds={"execute": time.perf_counter() - started},
-        execute=execution.to_dict() | {"runtime": acceleration},
-    )
-    report.outputs = {
-        "results": execution.results,
-        "rejects": execution.rejects,
-        "plan": str(plan_path),
-        "proxy": str(proxy_path),
-    }
-    report.save(output)
-    return report
+            proxy = Proxy.from_pretrained(proxy_path, threads=threads)
+            acceleration = accelerate_for(proxy, plan, corpus, output / ONNX_DIR, runtime)
+            if ray is not None:  # checked once here, rebuilt by every actor
+                served = served_runtime(proxy)
+                execution = execute_on_ray(plan, proxy_path, corpus, output, ray, served)
+            else:
+                fingerprint = recorded_fingerprint(run_dir / TRAINING_FILE)
+                identity = json.dumps({"proxy": fingerprint} | runtime_part(proxy), sort_keys=True)
+                execution = Execution(
+                    plan, proxy, corpus, output, output_format, batch_size, restart, progress,
+                    identity,
+                ).run()  # fmt: skip
+        report = RunReport(
+            "apply",
+            str(corpus.path),
+            plan.to_neutral(),
+            seconds={"execute": time.perf_counter() - started},
+            execute=execution.to_dict() | {"runtime": acceleration},
+        )
+        report.outputs = {
+            "results": execution.results,
+            "rejects": execution.rejects,
+            "plan": str(plan_path),
+            "proxy": str(proxy_path),
+        }
+        report.save(output)
+        return report

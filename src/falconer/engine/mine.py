@@ -56,7 +56,7 @@ from falconer.engine.run_folder import (
     TEACHER_TRAINING_FILE,
     TRAINING_FILE,
     fingerprint,
-    make_run_folder,
+    locked_run_folder,
     recorded_fingerprint,
     recorded_learning_rate,
     reusable_run,
@@ -191,7 +191,16 @@ class Miner:
     ) -> RunReport:
         """The whole job; `given` annotations (step id -> run, e.g. gold labels of an oracle
         annotator in a benchmark) replace the LLM's for those steps."""
-        make_run_folder(self.output, corpus.path)
+        with locked_run_folder(self.output, corpus.path):
+            return self._run(corpus, instruction, plan, given)
+
+    def _run(
+        self,
+        corpus: Corpus,
+        instruction: str | None,
+        plan: Plan | None,
+        given: Mapping[str, AnnotationRun] | None,
+    ) -> RunReport:
         seconds: dict[str, float] = {}
         usage: dict[str, dict[str, float]] = {}
         started = time.perf_counter()
@@ -302,7 +311,12 @@ class Miner:
         self, corpus: Corpus, instruction: str | None = None, plan: Plan | None = None
     ) -> RunReport:
         """The baseline: the LLM answers every step for every document (no proxy)."""
-        self.output.mkdir(parents=True, exist_ok=True)
+        with locked_run_folder(self.output, corpus.path):
+            return self._run_llm_only(corpus, instruction, plan)
+
+    def _run_llm_only(
+        self, corpus: Corpus, instruction: str | None, plan: Plan | None
+    ) -> RunReport:
         sample = sample_documents(corpus, 3, self.options.seed)
         started = time.perf_counter()
         plan, plan_usage = self._plan(instruction, plan, sample)

@@ -9,11 +9,14 @@ and proxy of a finished run from the same places.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from falconer.annotator.records import AnnotationRun, load_run
 from falconer.core.documents import Document
@@ -52,6 +55,46 @@ def make_run_folder(folder: Path, corpus: Path) -> Path:
         raise InputError(f"output folder {folder}: {blocking} is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+LOCK_FILE = ".falconer.lock"
+
+
+@contextlib.contextmanager
+def locked_run_folder(folder: Path, corpus: Path) -> Iterator[Path]:
+    """`make_run_folder`, held by this process until the block ends: a second `mine` or
+    `apply` started on the same folder (a second terminal, an overlapping cron job) would
+    interleave its writes with this one's. The lock is the kernel's, so a crashed or killed
+    run leaves none behind to clear."""
+    make_run_folder(folder, corpus)
+    with (folder / LOCK_FILE).open("a+", encoding="utf-8") as lock:
+        if not _try_lock(lock):
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            raise InputError(
+                f"{folder} is in use by another falconer run (pid {holder}): wait for it to "
+                "end, or write to another folder"
+            )
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield folder  # closing the file releases the lock
+
+
+if sys.platform == "win32":  # no flock: runs there are not kept apart
+
+    def _try_lock(lock: IO[str]) -> bool:
+        return True
+
+else:
+    import fcntl
+
+    def _try_lock(lock: IO[str]) -> bool:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
 
 def reusable_run(path: Path, step: Step, sample: Sequence[Document]) -> AnnotationRun | None:
