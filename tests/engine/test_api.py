@@ -110,6 +110,20 @@ def test_a_proxy_that_was_never_fitted_warns_that_its_answers_are_random() -> No
         fresh.get_span(["Ada met Charles."], "Extract the names of people.")
 
 
+def test_a_damaged_proxy_folder_is_named_as_damaged_not_a_parser_traceback(
+    run_dir: Path, corpus: Path, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    heads = damaged / "proxy" / "heads.safetensors"
+    heads.write_bytes(heads.read_bytes()[:100])  # a copy cut short
+    with pytest.raises(falconer.core.errors.InputError, match="is a damaged proxy folder"):
+        falconer.apply(damaged, corpus, tmp_path / "out")
+    (damaged / "proxy" / "proxy.json").write_text("{")
+    with pytest.raises(falconer.core.errors.InputError, match="is a damaged proxy folder"):
+        falconer.Proxy.from_pretrained(damaged / "proxy")
+
+
 def test_primitives_refuse_a_folder_that_holds_no_trained_proxy(tmp_path: Path) -> None:
     with pytest.raises(falconer.core.errors.InputError, match="not a trained proxy folder"):
         falconer.get_span(["Ada met Charles."], "Extract the names of people.", proxy=tmp_path)

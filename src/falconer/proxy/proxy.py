@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -122,11 +123,16 @@ class Proxy:
 
     @classmethod
     def _load(cls, path: Path, threads: int | None) -> Proxy:
-        config = ProxyConfig.from_dict(json.loads((path / PROXY_FILE).read_text()))
-        tokenizer = AutoTokenizer.from_pretrained(path / TOKENIZER_DIR, use_fast=True)
-        encoder = AutoModel.from_pretrained(path / ENCODER_DIR)
+        try:
+            config = ProxyConfig.from_dict(json.loads((path / PROXY_FILE).read_text()))
+            tokenizer = AutoTokenizer.from_pretrained(path / TOKENIZER_DIR, use_fast=True)
+            encoder = AutoModel.from_pretrained(path / ENCODER_DIR)
+            heads = load_file(path / HEADS_FILE)
+        # a folder cut short by a full disk or a half copy: say which, not where it broke
+        except (OSError, ValueError, KeyError, TypeError, SafetensorError) as error:
+            raise InputError(f"{path} is a damaged proxy folder: {error}") from error
         model = ProxyModel(encoder, encoder.config.hidden_size)
-        missing, unexpected = model.load_state_dict(load_file(path / HEADS_FILE), strict=False)
+        missing, unexpected = model.load_state_dict(heads, strict=False)
         if unexpected or any(not k.startswith("encoder.") for k in missing):
             raise InputError(f"{path}: heads do not fit the encoder ({unexpected or missing})")
         return cls(model, tokenizer, config, threads)
