@@ -21,6 +21,7 @@ from falconer.cli.options import ID_FIELD, JSON_OUT, LLM, NO_CACHE, SPAN_TYPE, T
 from falconer.core.errors import FalconerError, InputError
 from falconer.core.tasks import KINDS
 from falconer.engine.corpus import Corpus, no_documents, sample_documents
+from falconer.engine.run_folder import file_in_the_way
 from falconer.llm.cache import ResponseCache, default_cache_path
 from falconer.llm.client import LLMClient
 from falconer.llm.registry import create_backend
@@ -81,7 +82,7 @@ def _check_out(out: Path) -> None:
     """Before any LLM call: annotations are written only once all are in."""
     if out.is_dir():
         raise InputError(f"--out {out} is a folder: name the JSONL file to write")
-    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    blocking = file_in_the_way(out.parent)
     if blocking is not None:
         raise InputError(f"--out {out}: {blocking} is a file, not a folder")
 

@@ -262,7 +262,7 @@ def _read_csv(path: Path, corpus: Corpus, seen: set[str]) -> Iterator[Record]:
             line = reader.line_num
             if not row:
                 continue
-            yield _csv_record(path, start, row, (text_at, id_at), corpus, seen)
+            yield _csv_record(path, start, row, text_at, id_at, corpus, seen)
 
 
 def _delimiter(path: Path, header: str, text_field: str) -> str:
@@ -279,11 +279,11 @@ def _csv_record(
     path: Path,
     line: int,
     row: Sequence[str],
-    columns: tuple[int, int | None],
+    text_at: int,
+    id_at: int | None,
     corpus: Corpus,
     seen: set[str],
 ) -> Record:
-    text_at, id_at = columns
     if any(_has_undecodable(value) for value in row):
         return Reject(str(path), line, "bytes that are not UTF-8")
     if text_at >= len(row):

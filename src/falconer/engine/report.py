@@ -4,6 +4,7 @@ LLM, what the LLM cost and how fast each stage ran. Saved as JSON and as Markdow
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -176,8 +177,8 @@ class RunReport:
 
 def reject_reasons_text(counts: Mapping[str, int]) -> str:
     """Why records were rejected, by kind, commonest first: "duplicate id: 200, empty text: 3"."""
-    counts = dict(sorted(counts.items(), key=lambda item: -item[1]))
-    return ", ".join(f"{reason}: {count}" for reason, count in counts.items()) or "none"
+    commonest = Counter(counts).most_common()
+    return ", ".join(f"{reason}: {count}" for reason, count in commonest) or "none"
 
 
 def total_usage(reports: Iterable[Mapping[str, Mapping[str, Any]]]) -> dict[str, float]:

@@ -48,13 +48,19 @@ def make_run_folder(folder: Path, corpus: Path) -> Path:
             f"output folder {folder} lies inside the corpus folder {corpus}, which would read "
             "the run's own files as documents: write it elsewhere"
         )
-    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    blocking = file_in_the_way(folder)
     if blocking == folder:
         raise InputError(f"output folder {folder} is a file")
     if blocking is not None:
         raise InputError(f"output folder {folder}: {blocking} is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def file_in_the_way(path: Path) -> Path | None:
+    """`path` itself or the nearest folder above it if it exists as a file, where a folder is
+    needed: what makes creating `path` (or a file in it) fail."""
+    return next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
 
 
 LOCK_FILE = ".falconer.lock"

@@ -79,17 +79,14 @@ class Plan(BaseModel):
             problems.append(f"duplicate step ids: {', '.join(duplicates)}")
         if not self.fields and self.filter is None:
             problems.append("plan outputs nothing: give fields, a filter, or both")
-        types: dict[str, set[str | None]] = {}
-        ops: dict[str, set[str]] = {}
+        asking: dict[str, list[Step]] = {}
         for step in self.steps:
-            types.setdefault(step.instruction, set()).add(step.span_type)
-            ops.setdefault(step.instruction, set()).add(step.op)
+            asking.setdefault(step.instruction, []).append(step)
         # the primitives are called, and the proxy trained, by instruction
-        for instruction, kinds in types.items():
-            if len(kinds) > 1:
+        for instruction, steps in asking.items():
+            if len({step.span_type for step in steps}) > 1:
                 problems.append(f"steps asking {instruction!r} require different span types")
-        for instruction, asked in ops.items():
-            if len(asked) > 1:
+            if len({step.op for step in steps}) > 1:
                 problems.append(
                     f"steps asking {instruction!r} are both get_label and get_span: word them "
                     "apart (a yes/no question, and what to extract)"
